@@ -1,0 +1,247 @@
+//! ABI commitments that Solidity recomputes from calldata: decision leaves, registry leaves and
+//! batch-header hashes.
+//!
+//! Every leaf is `keccak256(bytes.concat(keccak256(abi.encode(value))))`, the double hash of
+//! OpenZeppelin's `StandardMerkleTree`, where `value` is the Solidity struct in [`sol`].
+
+use crate::{
+    Attempt, BatchHeader, Decision, DecodeError, FallbackTrigger, OutcomeClass, PolicyParams,
+    ProviderEntry, Request, Resolution, RouterBudget,
+};
+use alloy_primitives::{keccak256, B256};
+use alloy_sol_types::SolValue;
+
+/// Solidity mirrors of the data model, shared by the leaf encoding and the EIP-712 digest.
+#[allow(missing_docs, unreachable_pub)]
+pub mod sol {
+    alloy_sol_types::sol! {
+        /// One attempt, as Solidity sees it.
+        #[derive(Debug, PartialEq, Eq)]
+        struct Attempt {
+            address provider;
+            uint8 tier;
+            uint8 outcome;
+            uint32 latencyMs;
+        }
+
+        /// A routing decision, as Solidity sees it (the request's fields inlined).
+        #[derive(Debug, PartialEq, Eq)]
+        struct RoutingDecision {
+            bytes32 requestId;
+            uint32 modelClass;
+            uint64 submitMs;
+            uint64 deadlineMs;
+            uint8 retryBudget;
+            Attempt[] attempts;
+            address finalProvider;
+            uint8 finalTier;
+            uint8 retryCount;
+            uint8 trigger;
+            uint8 resolution;
+            uint64 registryEpoch;
+            uint32 budgetTokens;
+            address router;
+        }
+
+        /// A provider's registry entry.
+        #[derive(Debug, PartialEq, Eq)]
+        struct ProviderEntry {
+            address provider;
+            uint32 modelClass;
+            uint8 tier;
+            uint32 reliabilityPpm;
+            uint64 cooldownUntilMs;
+        }
+
+        /// A router's retry-throttling state in the registry.
+        #[derive(Debug, PartialEq, Eq)]
+        struct RouterBudget {
+            address router;
+            uint32 tokens;
+        }
+
+        /// The registry's epoch and the policy parameters it carries.
+        #[derive(Debug, PartialEq, Eq)]
+        struct RegistryParams {
+            uint64 epoch;
+            uint8 maxAttempts;
+            uint8 fallbackTier;
+            uint8 retryableMask;
+            uint32 reliabilityFloorPpm;
+            uint32 tokenMax;
+            uint32 tokenRatio;
+            uint32 tokenFailureCost;
+            uint32 ewmaAlphaPpm;
+            uint32 cooldownFailures;
+            uint64 cooldownMs;
+        }
+
+        /// The committed part of a batch header.
+        #[derive(Debug, PartialEq, Eq)]
+        struct BatchHeader {
+            uint64 batchId;
+            bytes32 prevHash;
+            bytes32 decisionsRoot;
+            bytes32 registryRoot;
+            uint32 count;
+        }
+    }
+}
+
+/// OpenZeppelin's leaf hash of already ABI-encoded bytes: `keccak256(keccak256(encoded))`.
+#[inline]
+pub fn double_hash(encoded: &[u8]) -> B256 {
+    keccak256(keccak256(encoded))
+}
+
+impl From<&Attempt> for sol::Attempt {
+    fn from(a: &Attempt) -> Self {
+        Self {
+            provider: a.provider,
+            tier: a.tier,
+            outcome: a.outcome.as_u8(),
+            latencyMs: a.latency_ms,
+        }
+    }
+}
+
+impl From<&Decision> for sol::RoutingDecision {
+    fn from(d: &Decision) -> Self {
+        Self {
+            requestId: d.request.id,
+            modelClass: d.request.model_class,
+            submitMs: d.request.submit_ms,
+            deadlineMs: d.request.deadline_ms,
+            retryBudget: d.request.retry_budget,
+            attempts: d.attempts.iter().map(Into::into).collect(),
+            finalProvider: d.final_provider,
+            finalTier: d.final_tier,
+            retryCount: d.retry_count,
+            trigger: d.trigger.as_u8(),
+            resolution: d.resolution.as_u8(),
+            registryEpoch: d.registry_epoch,
+            budgetTokens: d.budget_tokens,
+            router: d.router,
+        }
+    }
+}
+
+impl TryFrom<&sol::RoutingDecision> for Decision {
+    type Error = DecodeError;
+
+    fn try_from(d: &sol::RoutingDecision) -> Result<Self, DecodeError> {
+        if d.attempts.len() > crate::MAX_ATTEMPTS {
+            return Err(DecodeError::TooManyAttempts { len: d.attempts.len() });
+        }
+        Ok(Self {
+            request: Request {
+                id: d.requestId,
+                model_class: d.modelClass,
+                submit_ms: d.submitMs,
+                deadline_ms: d.deadlineMs,
+                retry_budget: d.retryBudget,
+            },
+            attempts: d
+                .attempts
+                .iter()
+                .map(|a| {
+                    Ok(Attempt {
+                        provider: a.provider,
+                        tier: a.tier,
+                        outcome: OutcomeClass::try_from(a.outcome)?,
+                        latency_ms: a.latencyMs,
+                    })
+                })
+                .collect::<Result<_, DecodeError>>()?,
+            final_provider: d.finalProvider,
+            final_tier: d.finalTier,
+            retry_count: d.retryCount,
+            trigger: FallbackTrigger::try_from(d.trigger)?,
+            resolution: Resolution::try_from(d.resolution)?,
+            registry_epoch: d.registryEpoch,
+            budget_tokens: d.budgetTokens,
+            router: d.router,
+        })
+    }
+}
+
+impl From<&ProviderEntry> for sol::ProviderEntry {
+    fn from(p: &ProviderEntry) -> Self {
+        Self {
+            provider: p.provider,
+            modelClass: p.model_class,
+            tier: p.tier,
+            reliabilityPpm: p.reliability_ppm,
+            cooldownUntilMs: p.cooldown_until_ms,
+        }
+    }
+}
+
+impl PolicyParams {
+    /// The registry's parameter leaf for `epoch`:
+    /// `keccak256(bytes.concat(keccak256(abi.encode(RegistryParams))))`.
+    pub fn leaf_hash(&self, epoch: u64) -> B256 {
+        double_hash(
+            &sol::RegistryParams {
+                epoch,
+                maxAttempts: self.max_attempts,
+                fallbackTier: self.fallback_tier,
+                retryableMask: self.retryable_mask,
+                reliabilityFloorPpm: self.reliability_floor_ppm,
+                tokenMax: self.token_max,
+                tokenRatio: self.token_ratio,
+                tokenFailureCost: self.token_failure_cost,
+                ewmaAlphaPpm: self.ewma_alpha_ppm,
+                cooldownFailures: self.cooldown_failures,
+                cooldownMs: self.cooldown_ms,
+            }
+            .abi_encode(),
+        )
+    }
+}
+
+impl Decision {
+    /// `abi.encode(decision)` of the Solidity `RoutingDecision` struct.
+    pub fn abi_encode(&self) -> Vec<u8> {
+        sol::RoutingDecision::from(self).abi_encode()
+    }
+
+    /// The decision's Merkle leaf: `keccak256(bytes.concat(keccak256(abi.encode(decision))))`.
+    /// Offences are keyed on this value, never on signature bytes.
+    pub fn leaf_hash(&self) -> B256 {
+        double_hash(&self.abi_encode())
+    }
+}
+
+impl ProviderEntry {
+    /// The entry's registry leaf: `keccak256(bytes.concat(keccak256(abi.encode(entry))))`.
+    pub fn leaf_hash(&self) -> B256 {
+        double_hash(&sol::ProviderEntry::from(self).abi_encode())
+    }
+}
+
+impl RouterBudget {
+    /// The budget's registry leaf: `keccak256(bytes.concat(keccak256(abi.encode(budget))))`.
+    /// Its two-word preimage cannot collide with a provider entry's five words.
+    pub fn leaf_hash(&self) -> B256 {
+        double_hash(&sol::RouterBudget { router: self.router, tokens: self.tokens }.abi_encode())
+    }
+}
+
+impl BatchHeader {
+    /// `keccak256(abi.encode(batchId, prevHash, decisionsRoot, registryRoot, count))`: the hash
+    /// the next header chains to and challenges name the batch by. The L2 block range is not
+    /// part of it (it is known only after posting).
+    pub fn hash(&self) -> B256 {
+        keccak256(
+            sol::BatchHeader {
+                batchId: self.batch_id,
+                prevHash: self.prev_hash,
+                decisionsRoot: self.decisions_root,
+                registryRoot: self.registry_root,
+                count: self.count,
+            }
+            .abi_encode(),
+        )
+    }
+}
