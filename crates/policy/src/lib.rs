@@ -54,3 +54,6 @@ pub use route::{
     attempt_cap, best_in_tier, eligibility, hrw_score, next_step, route, state_after, tokens_after,
     Ineligibility, OutcomeOracle, Step,
 };
+
+#[cfg(test)]
+mod tests;

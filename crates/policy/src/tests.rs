@@ -1,0 +1,542 @@
+use crate::*;
+use alloy_primitives::{Address, B256};
+use alloy_signer_local::PrivateKeySigner;
+use proptest::prelude::*;
+use routing_primitives::{
+    arb, Attempt, Decision, FallbackTrigger, OutcomeClass, PolicyParams, ProviderEntry, Request,
+    Resolution, RouterBudget, MAX_ATTEMPTS,
+};
+
+const ROUTER: Address = Address::with_last_byte(0xee);
+
+fn provider(n: u8) -> Address {
+    Address::with_last_byte(n)
+}
+
+/// Tier 0: providers 1..=3, tier 1: 4..=5, tier 2 (fallback): 6..=7, tier 3 (never used): 8.
+/// Provider 3 is below the default reliability floor; provider 5 serves another model class.
+fn fleet() -> Registry {
+    let entry = |n: u8, tier: u8, reliability_ppm: u32, model_class: u32| ProviderEntry {
+        provider: provider(n),
+        model_class,
+        tier,
+        reliability_ppm,
+        cooldown_until_ms: 0,
+    };
+    Registry::new(
+        1,
+        PolicyParams::default(),
+        vec![
+            entry(1, 0, 990_000, 1),
+            entry(2, 0, 920_000, 1),
+            entry(3, 0, 400_000, 1),
+            entry(4, 1, 950_000, 1),
+            entry(5, 1, 950_000, 2),
+            entry(6, 2, 999_000, 1),
+            entry(7, 2, 998_000, 1),
+            entry(8, 3, 999_999, 1),
+        ],
+        vec![],
+    )
+    .unwrap()
+}
+
+fn request(id: u8) -> Request {
+    Request {
+        id: B256::repeat_byte(id),
+        model_class: 1,
+        submit_ms: 10_000,
+        deadline_ms: 20_000,
+        retry_budget: 5,
+    }
+}
+
+/// An oracle that replays a fixed script of outcomes (then succeeds).
+fn script(outcomes: Vec<(OutcomeClass, u32)>) -> impl FnMut(&ProviderEntry, u64, usize) -> (OutcomeClass, u32) {
+    move |_, _, i| outcomes.get(i).copied().unwrap_or((OutcomeClass::Success, 10))
+}
+
+fn routed(id: u8, outcomes: Vec<(OutcomeClass, u32)>) -> (Registry, Decision) {
+    let registry = fleet();
+    let d = route(&request(id), &registry, ROUTER, registry.router_tokens(&ROUTER), script(outcomes));
+    assert!(check(&d, &registry).is_empty(), "{:?}", check(&d, &registry));
+    (registry, d)
+}
+
+/// Route a decision again from its own recorded outcomes.
+fn reroute(d: &Decision, registry: &Registry) -> Decision {
+    let recorded: Vec<_> = d.attempts.iter().map(|a| (a.outcome, a.latency_ms)).collect();
+    route(&d.request, registry, d.router, d.budget_tokens, move |_: &ProviderEntry, _: u64, i: usize| {
+        recorded.get(i).copied().unwrap_or((OutcomeClass::Success, 0))
+    })
+}
+
+fn rules(v: &[Violation]) -> Vec<String> {
+    v.iter()
+        .map(|v| serde_json_rule(v))
+        .collect()
+}
+
+fn serde_json_rule(v: &Violation) -> String {
+    format!("{v:?}").split([' ', '{', '(']).next().unwrap().to_string()
+}
+
+#[test]
+fn first_attempt_goes_to_the_best_tier_by_rendezvous() {
+    let (registry, d) = routed(1, vec![]);
+    assert_eq!(d.attempts.len(), 1);
+    assert_eq!(d.attempts[0].tier, 0);
+    assert_eq!(d.resolution, Resolution::Served);
+    assert_eq!(d.trigger, FallbackTrigger::None);
+    let best = registry
+        .tier(1, 0)
+        .max_by_key(|e| hrw_score(&d.request.id, &e.provider, e.reliability_ppm))
+        .unwrap();
+    assert_eq!(d.attempts[0].provider, best.provider);
+}
+
+#[test]
+fn rendezvous_spreads_requests_and_favours_reliability() {
+    let registry = fleet();
+    let mut wins = [0u32; 4];
+    for i in 0..2_000u32 {
+        let mut req = request(0);
+        req.id = alloy_primitives::keccak256(i.to_be_bytes());
+        let d = route(&req, &registry, ROUTER, 10_000, script(vec![]));
+        wins[usize::from(d.attempts[0].provider.0[19])] += 1;
+    }
+    // Provider 1 (0.99) beats provider 2 (0.92) beats provider 3 (0.40); all get traffic.
+    assert!(wins[1] > wins[2] && wins[2] > wins[3] && wins[3] > 0, "{wins:?}");
+}
+
+#[test]
+fn retries_never_repeat_a_provider_and_skip_low_confidence_ones() {
+    let (_, d) = routed(2, vec![(OutcomeClass::Timeout, 100); 8]);
+    let providers: Vec<_> = d.attempts.iter().map(|a| a.provider).collect();
+    let mut unique = providers.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), providers.len());
+    // Provider 3 (below the floor) may only ever be a first attempt.
+    assert!(d.attempts.iter().skip(1).all(|a| a.provider != provider(3)));
+}
+
+#[test]
+fn spent_attempt_cap_falls_back_once_then_dies() {
+    let (_, d) = routed(3, vec![(OutcomeClass::Overloaded, 100); 8]);
+    // Default cap: 3 primary attempts, then exactly one fallback attempt.
+    assert_eq!(d.attempts.iter().filter(|a| a.tier < 2).count(), 3);
+    assert_eq!(d.attempts.last().unwrap().tier, 2);
+    assert_eq!(d.attempts.len(), 4);
+    assert_eq!(d.trigger, FallbackTrigger::RetryBudgetExhausted);
+    assert_eq!(d.resolution, Resolution::Exhausted);
+    assert_eq!(d.retry_count, 3);
+}
+
+#[test]
+fn tier_exhaustion_moves_down_tiers_before_falling_back() {
+    let registry = fleet();
+    let mut req = request(4);
+    req.retry_budget = 9;
+    let mut params = registry.params().clone();
+    params.max_attempts = 9;
+    params.reliability_floor_ppm = 0;
+    let registry =
+        Registry::new(1, params, registry.providers().to_vec(), registry.routers().to_vec())
+            .unwrap();
+    let d = route(&req, &registry, ROUTER, 10_000, script(vec![(OutcomeClass::Timeout, 10); 9]));
+    let tiers: Vec<_> = d.attempts.iter().map(|a| a.tier).collect();
+    assert_eq!(tiers, vec![0, 0, 0, 1, 2]);
+    assert_eq!(d.trigger, FallbackTrigger::TiersExhausted);
+    assert!(check(&d, &registry).is_empty());
+}
+
+#[test]
+fn non_retryable_outcomes_end_the_decision() {
+    for outcome in [OutcomeClass::RejectedTerminal, OutcomeClass::ValidationFailed] {
+        let (_, d) = routed(5, vec![(outcome, 100)]);
+        assert_eq!(d.attempts.len(), 1);
+        assert_eq!(d.resolution, Resolution::NonRetryable);
+    }
+}
+
+#[test]
+fn deadline_stops_retries() {
+    let (_, d) = routed(6, vec![(OutcomeClass::Timeout, 6_000); 4]);
+    // 10 s + 6 s = 16 s < 20 s: a second attempt; 22 s >= 20 s: no third.
+    assert_eq!(d.attempts.len(), 2);
+    assert_eq!(d.resolution, Resolution::DeadlineExceeded);
+}
+
+#[test]
+fn throttled_router_falls_back_instead_of_retrying() {
+    let registry = fleet();
+    // 5_000 milli-tokens is the threshold; one failure from 5_900 crosses it.
+    let d = route(&request(7), &registry, ROUTER, 5_900, script(vec![(OutcomeClass::Timeout, 10); 4]));
+    assert_eq!(d.attempts.len(), 2);
+    assert_eq!(d.attempts[1].tier, 2);
+    assert_eq!(d.trigger, FallbackTrigger::FleetBudgetExhausted);
+    assert!(check(&d, &registry).is_empty());
+    assert_eq!(tokens_after(&d, &registry), 3_900);
+}
+
+#[test]
+fn cooling_down_providers_are_skipped() {
+    let base = fleet();
+    let (_, d) = routed(8, vec![]);
+    let first = d.attempts[0].provider;
+    let mut providers = base.providers().to_vec();
+    providers.iter_mut().find(|p| p.provider == first).unwrap().cooldown_until_ms = 10_001;
+    let registry = Registry::new(1, base.params().clone(), providers, vec![]).unwrap();
+    let d2 = route(&request(8), &registry, ROUTER, 10_000, script(vec![]));
+    assert_ne!(d2.attempts[0].provider, first);
+    // The old decision is now wrong: its provider was cooling down.
+    let v = check(&d, &registry);
+    assert!(v.iter().any(|v| matches!(v, Violation::IneligibleProvider { reason: Ineligibility::CoolingDown { until_ms: 10_001 }, .. })), "{v:?}");
+}
+
+#[test]
+fn no_provider_at_all_is_exhausted_without_attempts() {
+    let registry = fleet();
+    let mut req = request(9);
+    req.model_class = 99;
+    let d = route(&req, &registry, ROUTER, 10_000, script(vec![]));
+    assert!(d.attempts.is_empty());
+    assert_eq!(d.resolution, Resolution::Exhausted);
+    assert_eq!(d.final_provider, Address::ZERO);
+    assert!(check(&d, &registry).is_empty());
+}
+
+#[test]
+fn check_names_each_rule() {
+    let timeouts = vec![(OutcomeClass::Timeout, 100); 8];
+    // Wrong provider at attempt 0.
+    let (registry, mut d) = routed(10, vec![]);
+    let other = registry.tier(1, 0).find(|e| e.provider != d.attempts[0].provider && e.reliability_ppm > 900_000).unwrap().provider;
+    d.attempts[0].provider = other;
+    d.final_provider = other;
+    assert!(rules(&check(&d, &registry)).contains(&"WrongProvider".into()), "{:?}", check(&d, &registry));
+
+    // Tier skipped: first attempt in tier 1.
+    let (registry, mut d) = routed(11, vec![]);
+    d.attempts[0] = Attempt { provider: provider(4), tier: 1, ..d.attempts[0].clone() };
+    d.final_provider = provider(4);
+    d.final_tier = 1;
+    assert!(rules(&check(&d, &registry)).contains(&"TierSkipped".into()));
+
+    // Unjustified fallback: first attempt in the fallback tier.
+    let (registry, mut d) = routed(12, vec![]);
+    d.attempts[0] = Attempt { provider: provider(6), tier: 2, ..d.attempts[0].clone() };
+    d.final_provider = provider(6);
+    d.final_tier = 2;
+    d.trigger = FallbackTrigger::TiersExhausted;
+    let r = rules(&check(&d, &registry));
+    assert!(r.contains(&"UnjustifiedFallback".into()) && r.contains(&"WrongTrigger".into()), "{r:?}");
+
+    // Retry budget exceeded: a 4th primary attempt instead of the fallback.
+    let (registry, mut d) = routed(13, timeouts.clone());
+    let fallback = d.attempts.pop().unwrap();
+    let spare = registry.tier(1, 1).find(|e| !d.attempts.iter().any(|a| a.provider == e.provider));
+    let spare = spare.map_or(provider(4), |e| e.provider);
+    d.attempts.push(Attempt { provider: spare, tier: 1, ..fallback });
+    d.final_provider = spare;
+    d.final_tier = 1;
+    d.trigger = FallbackTrigger::None;
+    assert!(rules(&check(&d, &registry)).contains(&"RetryBudgetExceeded".into()), "{:?}", check(&d, &registry));
+
+    // Non-retryable outcome retried.
+    let (registry, mut d) = routed(14, timeouts.clone());
+    d.attempts[0].outcome = OutcomeClass::RejectedTerminal;
+    let r = rules(&check(&d, &registry));
+    assert!(r.contains(&"NonRetryableRetried".into()), "{r:?}");
+
+    // Attempt after the request was served (a duplicate generation).
+    let (registry, mut d) = routed(15, timeouts.clone());
+    d.attempts[0].outcome = OutcomeClass::Success;
+    assert!(rules(&check(&d, &registry)).contains(&"AttemptAfterServed".into()));
+
+    // Attempt after the deadline.
+    let (registry, mut d) = routed(16, timeouts.clone());
+    d.attempts[0].latency_ms = 10_000;
+    assert!(rules(&check(&d, &registry)).contains(&"AttemptAfterDeadline".into()));
+
+    // Attempt after a failed fallback.
+    let (registry, mut d) = routed(17, timeouts.clone());
+    let last = d.attempts.last().unwrap().clone();
+    let other = if last.provider == provider(6) { provider(7) } else { provider(6) };
+    d.attempts.push(Attempt { provider: other, ..last });
+    d.final_provider = other;
+    d.retry_count += 1;
+    assert!(rules(&check(&d, &registry)).contains(&"AttemptAfterFallback".into()));
+
+    // Ineligible (already tried, unknown, wrong model class, beyond fallback) and tier mismatch.
+    let (registry, mut d) = routed(18, timeouts.clone());
+    d.attempts[1].provider = d.attempts[0].provider;
+    let v = check(&d, &registry);
+    assert!(v.iter().any(|v| matches!(v, Violation::IneligibleProvider { reason: Ineligibility::AlreadyTried, .. })), "{v:?}");
+    let (registry, mut d) = routed(19, vec![]);
+    d.attempts[0].provider = provider(200);
+    d.final_provider = provider(200);
+    assert!(rules(&check(&d, &registry)).contains(&"UnknownProvider".into()));
+    let (registry, mut d) = routed(20, vec![]);
+    d.attempts[0] = Attempt { provider: provider(5), tier: 1, ..d.attempts[0].clone() };
+    let v = check(&d, &registry);
+    assert!(v.iter().any(|v| matches!(v, Violation::IneligibleProvider { reason: Ineligibility::ModelClass, .. })), "{v:?}");
+    let (registry, mut d) = routed(21, vec![]);
+    d.attempts[0].tier = 1;
+    assert!(rules(&check(&d, &registry)).contains(&"TierMismatch".into()));
+
+    // Premature stop, wrong resolution, summary fields, epoch, tokens.
+    let (registry, mut d) = routed(22, timeouts.clone());
+    d.attempts.truncate(1);
+    assert!(rules(&check(&d, &registry)).contains(&"PrematureStop".into()));
+    let (registry, mut d) = routed(23, vec![]);
+    d.resolution = Resolution::Exhausted;
+    d.retry_count = 4;
+    d.registry_epoch = 9;
+    d.budget_tokens = 10_001;
+    let r = rules(&check(&d, &registry));
+    for rule in ["WrongResolution", "SummaryMismatch", "WrongRegistryEpoch", "BudgetTokensOutOfRange"] {
+        assert!(r.contains(&rule.to_string()), "{rule} missing from {r:?}");
+    }
+
+    // Fleet budget exceeded: a primary retry while throttled.
+    let registry = fleet();
+    let mut d = route(&request(24), &registry, ROUTER, 5_900, script(timeouts.clone()));
+    let fb = d.attempts.pop().unwrap();
+    let spare = registry.tier(1, 0).find(|e| e.provider != d.attempts[0].provider && e.reliability_ppm >= 500_000).unwrap().provider;
+    d.attempts.push(Attempt { provider: spare, tier: 0, ..fb });
+    d.final_provider = spare;
+    d.final_tier = 0;
+    d.trigger = FallbackTrigger::None;
+    assert!(rules(&check(&d, &registry)).contains(&"FleetBudgetExceeded".into()), "{:?}", check(&d, &registry));
+}
+
+#[test]
+fn replay_chains_tokens_flags_duplicates_and_signatures() {
+    let registry = fleet();
+    let signer = PrivateKeySigner::random();
+    let router = signer.address();
+    let domain = routing_primitives::domain(901, Address::with_last_byte(0xcc));
+    let mut tokens = registry.router_tokens(&router);
+    let mut batch = Vec::new();
+    for id in 1..=20u8 {
+        let outcomes = vec![(OutcomeClass::Timeout, 50); usize::from(id % 4)];
+        let d = route(&request(id), &registry, router, tokens, script(outcomes));
+        tokens = tokens_after(&d, &registry);
+        batch.push(d.sign(&signer, &domain).unwrap());
+    }
+    let clean = replay_signed(&batch, &registry, &domain);
+    assert!(clean.is_clean(), "{:?}", clean.findings);
+    assert_eq!(clean.next_registry.epoch(), 2);
+    assert_eq!(clean.next_registry.router_tokens(&router), tokens);
+    assert_eq!(clean.registry_root, registry.root());
+    assert_eq!(clean.next_registry_root, clean.next_registry.root());
+
+    let mut bad = batch.clone();
+    bad[5].decision.budget_tokens += 1; // breaks the chain (and the signature)
+    bad.push(batch[3].clone()); // duplicate request id
+    let r = replay_signed(&bad, &registry, &domain);
+    let found: Vec<_> = r.findings.iter().map(|f| (f.index, serde_json_rule(&f.violation))).collect();
+    assert!(found.contains(&(5, "BudgetChainBroken".into())), "{found:?}");
+    assert!(found.contains(&(5, "BadSignature".into())), "{found:?}");
+    assert!(found.contains(&(20, "DuplicateRequest".into())), "{found:?}");
+    assert_ne!(r.decisions_root, clean.decisions_root);
+}
+
+#[test]
+fn next_registry_moves_reliability_by_ewma_and_cools_down() {
+    let registry = fleet();
+    let mut params = registry.params().clone();
+    params.cooldown_failures = 3;
+    let registry = Registry::new(1, params, registry.providers().to_vec(), vec![]).unwrap();
+    let mut decisions = Vec::new();
+    let mut tokens = 10_000;
+    for id in 30..36u8 {
+        let d = route(&request(id), &registry, ROUTER, tokens, script(vec![(OutcomeClass::Timeout, 100); 8]));
+        tokens = tokens_after(&d, &registry);
+        decisions.push(d);
+    }
+    let next = registry.next(&decisions);
+    assert_eq!(next, registry.next(&decisions), "next() is a pure function");
+    assert_eq!(next.epoch(), 2);
+    let failures = |p: Address| decisions.iter().flat_map(|d| &d.attempts).filter(|a| a.provider == p).count();
+    for before in registry.providers() {
+        let after = next.provider(&before.provider).unwrap();
+        let n = failures(before.provider);
+        if n == 0 {
+            assert_eq!(after, before);
+        } else {
+            assert!(after.reliability_ppm < before.reliability_ppm);
+            assert_eq!(after.cooldown_until_ms > 0, n >= 3, "{n} failures");
+        }
+    }
+    assert_eq!(next.router_tokens(&ROUTER), tokens);
+    assert_ne!(next.root(), registry.root());
+}
+
+#[test]
+fn registry_rejects_bad_snapshots() {
+    let base = fleet();
+    let mut dup = base.providers().to_vec();
+    dup.push(dup[0].clone());
+    assert!(matches!(Registry::new(1, PolicyParams::default(), dup, vec![]), Err(RegistryError::DuplicateProvider(_))));
+    let mut params = PolicyParams::default();
+    params.max_attempts = 0;
+    assert_eq!(Registry::new(1, params, vec![], vec![]).unwrap_err(), RegistryError::InvalidParam("max_attempts"));
+    let r = vec![RouterBudget { router: ROUTER, tokens: 10_001 }];
+    assert!(matches!(Registry::new(1, PolicyParams::default(), vec![], r), Err(RegistryError::TokensOutOfRange { .. })));
+    let json = serde_json::to_string(&base).unwrap();
+    assert_eq!(serde_json::from_str::<Registry>(&json).unwrap(), base);
+}
+
+// ---- properties over random registries, requests and outcomes ----
+
+fn params() -> impl Strategy<Value = PolicyParams> {
+    (1u8..=6, 1u8..=3, any::<u8>(), 0u32..=1_000_000, 1u32..=20_000, 0u32..=2_000, 0u32..=3_000, 0u32..=200_000, 0u32..=4, 0u64..=10_000)
+        .prop_map(|(max_attempts, fallback_tier, mask, floor, token_max, ratio, cost, alpha, cd_failures, cd_ms)| PolicyParams {
+            max_attempts,
+            fallback_tier,
+            retryable_mask: mask & 0b11_1110,
+            reliability_floor_ppm: floor,
+            token_max,
+            token_ratio: ratio,
+            token_failure_cost: cost,
+            ewma_alpha_ppm: alpha,
+            cooldown_failures: cd_failures,
+            cooldown_ms: cd_ms,
+        })
+}
+
+fn registry() -> impl Strategy<Value = Registry> {
+    (
+        params(),
+        prop::collection::btree_map(1u8..=24, (1u32..=2, 0u8..=4, 0u32..=1_000_000, prop_oneof![3 => Just(0u64), 1 => 0u64..30_000]), 0..16),
+    )
+        .prop_map(|(params, entries)| {
+            let providers = entries
+                .into_iter()
+                .map(|(n, (model_class, tier, reliability_ppm, cooldown_until_ms))| ProviderEntry {
+                    provider: provider(n),
+                    model_class,
+                    tier,
+                    reliability_ppm,
+                    cooldown_until_ms,
+                })
+                .collect();
+            Registry::new(1, params, providers, vec![]).unwrap()
+        })
+}
+
+fn prop_request() -> impl Strategy<Value = Request> {
+    (arb::b256(), 1u32..=2, 0u64..20_000, 0u64..30_000, 0u8..=8).prop_map(|(id, model_class, submit_ms, span, retry_budget)| Request {
+        id,
+        model_class,
+        submit_ms,
+        deadline_ms: submit_ms + span,
+        retry_budget,
+    })
+}
+
+fn outcomes() -> impl Strategy<Value = Vec<(OutcomeClass, u32)>> {
+    prop::collection::vec((arb::outcome(), 0u32..8_000), MAX_ATTEMPTS)
+}
+
+fn case() -> impl Strategy<Value = (Registry, Decision)> {
+    (registry(), prop_request(), outcomes(), 0u32..=20_000).prop_map(|(registry, req, outcomes, tokens)| {
+        let d = route(&req, &registry, ROUTER, tokens, script(outcomes));
+        (registry, d)
+    })
+}
+
+/// One single-field mutation of a decision.
+fn mutate(d: &Decision, registry: &Registry, field: u8, pick: prop::sample::Index, value: u64) -> Decision {
+    let mut m = d.clone();
+    let known: Vec<Address> = registry.providers().iter().map(|p| p.provider).collect();
+    let n = m.attempts.len();
+    let some_provider = if known.is_empty() || value % 4 == 0 { provider(value as u8) } else { known[pick.index(known.len())] };
+    match field {
+        0 => m.request.id = alloy_primitives::keccak256(value.to_be_bytes()),
+        1 => m.request.model_class = (value % 3) as u32,
+        2 => m.request.submit_ms = value % 40_000,
+        3 => m.request.deadline_ms = value % 60_000,
+        4 => m.request.retry_budget = (value % 10) as u8,
+        5 if n > 0 => m.attempts[pick.index(n)].provider = some_provider,
+        6 if n > 0 => m.attempts[pick.index(n)].tier = (value % 5) as u8,
+        7 if n > 0 => m.attempts[pick.index(n)].outcome = OutcomeClass::ALL[(value % 6) as usize],
+        8 if n > 0 => m.attempts[pick.index(n)].latency_ms = (value % 20_000) as u32,
+        9 if n > 0 => {
+            m.attempts.remove(pick.index(n));
+        }
+        10 if n < MAX_ATTEMPTS => {
+            let at = pick.index(n + 1);
+            m.attempts.insert(at, Attempt { provider: some_provider, tier: (value % 4) as u8, outcome: OutcomeClass::ALL[(value % 6) as usize], latency_ms: (value % 5_000) as u32 });
+        }
+        11 => m.final_provider = some_provider,
+        12 => m.final_tier = (value % 5) as u8,
+        13 => m.retry_count = (value % 17) as u8,
+        14 => m.trigger = FallbackTrigger::ALL[(value % 5) as usize],
+        15 => m.resolution = Resolution::ALL[(value % 4) as usize],
+        16 => m.registry_epoch = value % 3,
+        17 => m.budget_tokens = (value % 25_000) as u32,
+        _ => m.router = provider(value as u8),
+    }
+    m
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2_000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn route_is_deterministic(registry in registry(), req in prop_request(), outs in outcomes(), tokens in 0u32..=20_000) {
+        let a = route(&req, &registry, ROUTER, tokens, script(outs.clone()));
+        let b = route(&req, &registry.clone(), ROUTER, tokens, script(outs));
+        prop_assert_eq!(&a, &b);
+        prop_assert!(a.attempts.len() <= MAX_ATTEMPTS);
+        prop_assert_eq!(a.leaf_hash(), b.leaf_hash());
+    }
+
+    #[test]
+    fn check_accepts_everything_route_produces((registry, d) in case()) {
+        prop_assert_eq!(check(&d, &registry), vec![]);
+        prop_assert_eq!(reroute(&d, &registry), d);
+    }
+
+    /// A mutated decision passes `check` exactly when it is itself what the policy produces for
+    /// its (mutated) request, router, tokens and outcomes: every mutation that changes what the
+    /// policy would do is caught.
+    #[test]
+    fn check_catches_every_meaningful_mutation(
+        (registry, d) in case(),
+        field in 0u8..19,
+        pick in any::<prop::sample::Index>(),
+        value in any::<u64>(),
+    ) {
+        let m = mutate(&d, &registry, field, pick, value);
+        let violations = check(&m, &registry);
+        let policy_made_it = reroute(&m, &registry) == m;
+        prop_assert_eq!(violations.is_empty(), policy_made_it, "field {} -> {:?}\n{:?}", field, violations, m);
+    }
+
+    #[test]
+    fn replay_of_routed_batches_is_clean_and_deterministic(
+        registry in registry(),
+        reqs in prop::collection::vec((prop_request(), outcomes()), 1..30),
+    ) {
+        let mut tokens = registry.router_tokens(&ROUTER);
+        let mut seen = std::collections::HashSet::new();
+        let mut batch = Vec::new();
+        for (req, outs) in reqs {
+            if !seen.insert(req.id) { continue; }
+            let d = route(&req, &registry, ROUTER, tokens, script(outs));
+            tokens = tokens_after(&d, &registry);
+            batch.push(d);
+        }
+        let r = replay(&batch, &registry);
+        prop_assert!(r.is_clean(), "{:?}", r.findings);
+        prop_assert_eq!(&r, &replay(&batch, &registry));
+        for p in r.next_registry.providers() {
+            prop_assert!(p.reliability_ppm <= PPM);
+        }
+    }
+}
