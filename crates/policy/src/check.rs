@@ -64,7 +64,9 @@ pub enum Violation {
         outcome: OutcomeClass,
     },
     /// An attempt starting at or after the request's logical deadline.
-    #[error("attempt {attempt} starts at {start_ms} ms, at or after the deadline {deadline_ms} ms")]
+    #[error(
+        "attempt {attempt} starts at {start_ms} ms, at or after the deadline {deadline_ms} ms"
+    )]
     AttemptAfterDeadline {
         /// The attempt.
         attempt: usize,
@@ -88,7 +90,9 @@ pub enum Violation {
         provider: Address,
     },
     /// The attempt names a tier the provider is not registered in.
-    #[error("attempt {attempt} claims tier {claimed}, provider is registered in tier {registered}")]
+    #[error(
+        "attempt {attempt} claims tier {claimed}, provider is registered in tier {registered}"
+    )]
     TierMismatch {
         /// The attempt.
         attempt: usize,
@@ -126,7 +130,9 @@ pub enum Violation {
         threshold: u32,
     },
     /// An attempt in a worse tier while a better tier had an eligible provider.
-    #[error("attempt {attempt} uses tier {tier} while tier {available_tier} had an eligible provider")]
+    #[error(
+        "attempt {attempt} uses tier {tier} while tier {available_tier} had an eligible provider"
+    )]
     TierSkipped {
         /// The attempt.
         attempt: usize,
@@ -162,7 +168,9 @@ pub enum Violation {
         found: FallbackTrigger,
     },
     /// The decision stopped while the policy would try another provider.
-    #[error("decision stops, the policy would still try {expected_provider} in tier {expected_tier}")]
+    #[error(
+        "decision stops, the policy would still try {expected_provider} in tier {expected_tier}"
+    )]
     PrematureStop {
         /// The provider due.
         expected_provider: Address,
@@ -323,10 +331,9 @@ pub fn check(decision: &Decision, registry: &Registry) -> Vec<Violation> {
         }
     }
     match next_step(req, registry, &decision.attempts, tokens0) {
-        Step::Try { provider, tier, .. } => out.push(Violation::PrematureStop {
-            expected_provider: provider,
-            expected_tier: tier,
-        }),
+        Step::Try { provider, tier, .. } => {
+            out.push(Violation::PrematureStop { expected_provider: provider, expected_tier: tier })
+        }
         Step::Done(expected) if expected != decision.resolution => {
             out.push(Violation::WrongResolution { expected, found: decision.resolution })
         }

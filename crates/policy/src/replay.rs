@@ -53,7 +53,11 @@ pub fn replay(decisions: &[Decision], registry: &Registry) -> Replay {
 
 /// [`replay`] for signed decisions: also verifies each router's EIP-712 signature under
 /// `domain`.
-pub fn replay_signed(batch: &[SignedDecision], registry: &Registry, domain: &Eip712Domain) -> Replay {
+pub fn replay_signed(
+    batch: &[SignedDecision],
+    registry: &Registry,
+    domain: &Eip712Domain,
+) -> Replay {
     let mut findings = Vec::new();
     let leaves: Vec<B256> = batch
         .iter()

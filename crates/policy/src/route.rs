@@ -95,7 +95,9 @@ pub fn eligibility(
         return Err(Ineligibility::CoolingDown { until_ms: entry.cooldown_until_ms });
     }
     if !attempts.is_empty() && entry.reliability_ppm < p.reliability_floor_ppm {
-        return Err(Ineligibility::BelowReliabilityFloor { reliability_ppm: entry.reliability_ppm });
+        return Err(Ineligibility::BelowReliabilityFloor {
+            reliability_ppm: entry.reliability_ppm,
+        });
     }
     Ok(())
 }
@@ -173,7 +175,11 @@ pub fn next_step(
         None => {
             for tier in 0..p.fallback_tier {
                 if let Some(e) = best_in_tier(request, registry, tier, attempts, start_ms) {
-                    return Step::Try { provider: e.provider, tier, trigger: FallbackTrigger::None };
+                    return Step::Try {
+                        provider: e.provider,
+                        tier,
+                        trigger: FallbackTrigger::None,
+                    };
                 }
             }
             if attempts.is_empty() {

@@ -52,13 +52,16 @@ fn request(id: u8) -> Request {
 }
 
 /// An oracle that replays a fixed script of outcomes (then succeeds).
-fn script(outcomes: Vec<(OutcomeClass, u32)>) -> impl FnMut(&ProviderEntry, u64, usize) -> (OutcomeClass, u32) {
+fn script(
+    outcomes: Vec<(OutcomeClass, u32)>,
+) -> impl FnMut(&ProviderEntry, u64, usize) -> (OutcomeClass, u32) {
     move |_, _, i| outcomes.get(i).copied().unwrap_or((OutcomeClass::Success, 10))
 }
 
 fn routed(id: u8, outcomes: Vec<(OutcomeClass, u32)>) -> (Registry, Decision) {
     let registry = fleet();
-    let d = route(&request(id), &registry, ROUTER, registry.router_tokens(&ROUTER), script(outcomes));
+    let d =
+        route(&request(id), &registry, ROUTER, registry.router_tokens(&ROUTER), script(outcomes));
     assert!(check(&d, &registry).is_empty(), "{:?}", check(&d, &registry));
     (registry, d)
 }
@@ -66,15 +69,19 @@ fn routed(id: u8, outcomes: Vec<(OutcomeClass, u32)>) -> (Registry, Decision) {
 /// Route a decision again from its own recorded outcomes.
 fn reroute(d: &Decision, registry: &Registry) -> Decision {
     let recorded: Vec<_> = d.attempts.iter().map(|a| (a.outcome, a.latency_ms)).collect();
-    route(&d.request, registry, d.router, d.budget_tokens, move |_: &ProviderEntry, _: u64, i: usize| {
-        recorded.get(i).copied().unwrap_or((OutcomeClass::Success, 0))
-    })
+    route(
+        &d.request,
+        registry,
+        d.router,
+        d.budget_tokens,
+        move |_: &ProviderEntry, _: u64, i: usize| {
+            recorded.get(i).copied().unwrap_or((OutcomeClass::Success, 0))
+        },
+    )
 }
 
 fn rules(v: &[Violation]) -> Vec<String> {
-    v.iter()
-        .map(|v| serde_json_rule(v))
-        .collect()
+    v.iter().map(|v| serde_json_rule(v)).collect()
 }
 
 fn serde_json_rule(v: &Violation) -> String {
@@ -172,7 +179,8 @@ fn deadline_stops_retries() {
 fn throttled_router_falls_back_instead_of_retrying() {
     let registry = fleet();
     // 5_000 milli-tokens is the threshold; one failure from 5_900 crosses it.
-    let d = route(&request(7), &registry, ROUTER, 5_900, script(vec![(OutcomeClass::Timeout, 10); 4]));
+    let d =
+        route(&request(7), &registry, ROUTER, 5_900, script(vec![(OutcomeClass::Timeout, 10); 4]));
     assert_eq!(d.attempts.len(), 2);
     assert_eq!(d.attempts[1].tier, 2);
     assert_eq!(d.trigger, FallbackTrigger::FleetBudgetExhausted);
@@ -192,7 +200,16 @@ fn cooling_down_providers_are_skipped() {
     assert_ne!(d2.attempts[0].provider, first);
     // The old decision is now wrong: its provider was cooling down.
     let v = check(&d, &registry);
-    assert!(v.iter().any(|v| matches!(v, Violation::IneligibleProvider { reason: Ineligibility::CoolingDown { until_ms: 10_001 }, .. })), "{v:?}");
+    assert!(
+        v.iter().any(|v| matches!(
+            v,
+            Violation::IneligibleProvider {
+                reason: Ineligibility::CoolingDown { until_ms: 10_001 },
+                ..
+            }
+        )),
+        "{v:?}"
+    );
 }
 
 #[test]
@@ -212,10 +229,18 @@ fn check_names_each_rule() {
     let timeouts = vec![(OutcomeClass::Timeout, 100); 8];
     // Wrong provider at attempt 0.
     let (registry, mut d) = routed(10, vec![]);
-    let other = registry.tier(1, 0).find(|e| e.provider != d.attempts[0].provider && e.reliability_ppm > 900_000).unwrap().provider;
+    let other = registry
+        .tier(1, 0)
+        .find(|e| e.provider != d.attempts[0].provider && e.reliability_ppm > 900_000)
+        .unwrap()
+        .provider;
     d.attempts[0].provider = other;
     d.final_provider = other;
-    assert!(rules(&check(&d, &registry)).contains(&"WrongProvider".into()), "{:?}", check(&d, &registry));
+    assert!(
+        rules(&check(&d, &registry)).contains(&"WrongProvider".into()),
+        "{:?}",
+        check(&d, &registry)
+    );
 
     // Tier skipped: first attempt in tier 1.
     let (registry, mut d) = routed(11, vec![]);
@@ -231,7 +256,10 @@ fn check_names_each_rule() {
     d.final_tier = 2;
     d.trigger = FallbackTrigger::TiersExhausted;
     let r = rules(&check(&d, &registry));
-    assert!(r.contains(&"UnjustifiedFallback".into()) && r.contains(&"WrongTrigger".into()), "{r:?}");
+    assert!(
+        r.contains(&"UnjustifiedFallback".into()) && r.contains(&"WrongTrigger".into()),
+        "{r:?}"
+    );
 
     // Retry budget exceeded: a 4th primary attempt instead of the fallback.
     let (registry, mut d) = routed(13, timeouts.clone());
@@ -242,7 +270,11 @@ fn check_names_each_rule() {
     d.final_provider = spare;
     d.final_tier = 1;
     d.trigger = FallbackTrigger::None;
-    assert!(rules(&check(&d, &registry)).contains(&"RetryBudgetExceeded".into()), "{:?}", check(&d, &registry));
+    assert!(
+        rules(&check(&d, &registry)).contains(&"RetryBudgetExceeded".into()),
+        "{:?}",
+        check(&d, &registry)
+    );
 
     // Non-retryable outcome retried.
     let (registry, mut d) = routed(14, timeouts.clone());
@@ -273,7 +305,13 @@ fn check_names_each_rule() {
     let (registry, mut d) = routed(18, timeouts.clone());
     d.attempts[1].provider = d.attempts[0].provider;
     let v = check(&d, &registry);
-    assert!(v.iter().any(|v| matches!(v, Violation::IneligibleProvider { reason: Ineligibility::AlreadyTried, .. })), "{v:?}");
+    assert!(
+        v.iter().any(|v| matches!(
+            v,
+            Violation::IneligibleProvider { reason: Ineligibility::AlreadyTried, .. }
+        )),
+        "{v:?}"
+    );
     let (registry, mut d) = routed(19, vec![]);
     d.attempts[0].provider = provider(200);
     d.final_provider = provider(200);
@@ -281,7 +319,13 @@ fn check_names_each_rule() {
     let (registry, mut d) = routed(20, vec![]);
     d.attempts[0] = Attempt { provider: provider(5), tier: 1, ..d.attempts[0].clone() };
     let v = check(&d, &registry);
-    assert!(v.iter().any(|v| matches!(v, Violation::IneligibleProvider { reason: Ineligibility::ModelClass, .. })), "{v:?}");
+    assert!(
+        v.iter().any(|v| matches!(
+            v,
+            Violation::IneligibleProvider { reason: Ineligibility::ModelClass, .. }
+        )),
+        "{v:?}"
+    );
     let (registry, mut d) = routed(21, vec![]);
     d.attempts[0].tier = 1;
     assert!(rules(&check(&d, &registry)).contains(&"TierMismatch".into()));
@@ -296,7 +340,9 @@ fn check_names_each_rule() {
     d.registry_epoch = 9;
     d.budget_tokens = 10_001;
     let r = rules(&check(&d, &registry));
-    for rule in ["WrongResolution", "SummaryMismatch", "WrongRegistryEpoch", "BudgetTokensOutOfRange"] {
+    for rule in
+        ["WrongResolution", "SummaryMismatch", "WrongRegistryEpoch", "BudgetTokensOutOfRange"]
+    {
         assert!(r.contains(&rule.to_string()), "{rule} missing from {r:?}");
     }
 
@@ -304,12 +350,20 @@ fn check_names_each_rule() {
     let registry = fleet();
     let mut d = route(&request(24), &registry, ROUTER, 5_900, script(timeouts.clone()));
     let fb = d.attempts.pop().unwrap();
-    let spare = registry.tier(1, 0).find(|e| e.provider != d.attempts[0].provider && e.reliability_ppm >= 500_000).unwrap().provider;
+    let spare = registry
+        .tier(1, 0)
+        .find(|e| e.provider != d.attempts[0].provider && e.reliability_ppm >= 500_000)
+        .unwrap()
+        .provider;
     d.attempts.push(Attempt { provider: spare, tier: 0, ..fb });
     d.final_provider = spare;
     d.final_tier = 0;
     d.trigger = FallbackTrigger::None;
-    assert!(rules(&check(&d, &registry)).contains(&"FleetBudgetExceeded".into()), "{:?}", check(&d, &registry));
+    assert!(
+        rules(&check(&d, &registry)).contains(&"FleetBudgetExceeded".into()),
+        "{:?}",
+        check(&d, &registry)
+    );
 }
 
 #[test]
@@ -337,7 +391,8 @@ fn replay_chains_tokens_flags_duplicates_and_signatures() {
     bad[5].decision.budget_tokens += 1; // breaks the chain (and the signature)
     bad.push(batch[3].clone()); // duplicate request id
     let r = replay_signed(&bad, &registry, &domain);
-    let found: Vec<_> = r.findings.iter().map(|f| (f.index, serde_json_rule(&f.violation))).collect();
+    let found: Vec<_> =
+        r.findings.iter().map(|f| (f.index, serde_json_rule(&f.violation))).collect();
     assert!(found.contains(&(5, "BudgetChainBroken".into())), "{found:?}");
     assert!(found.contains(&(5, "BadSignature".into())), "{found:?}");
     assert!(found.contains(&(20, "DuplicateRequest".into())), "{found:?}");
@@ -353,14 +408,21 @@ fn next_registry_moves_reliability_by_ewma_and_cools_down() {
     let mut decisions = Vec::new();
     let mut tokens = 10_000;
     for id in 30..36u8 {
-        let d = route(&request(id), &registry, ROUTER, tokens, script(vec![(OutcomeClass::Timeout, 100); 8]));
+        let d = route(
+            &request(id),
+            &registry,
+            ROUTER,
+            tokens,
+            script(vec![(OutcomeClass::Timeout, 100); 8]),
+        );
         tokens = tokens_after(&d, &registry);
         decisions.push(d);
     }
     let next = registry.next(&decisions);
     assert_eq!(next, registry.next(&decisions), "next() is a pure function");
     assert_eq!(next.epoch(), 2);
-    let failures = |p: Address| decisions.iter().flat_map(|d| &d.attempts).filter(|a| a.provider == p).count();
+    let failures =
+        |p: Address| decisions.iter().flat_map(|d| &d.attempts).filter(|a| a.provider == p).count();
     for before in registry.providers() {
         let after = next.provider(&before.provider).unwrap();
         let n = failures(before.provider);
@@ -380,12 +442,21 @@ fn registry_rejects_bad_snapshots() {
     let base = fleet();
     let mut dup = base.providers().to_vec();
     dup.push(dup[0].clone());
-    assert!(matches!(Registry::new(1, PolicyParams::default(), dup, vec![]), Err(RegistryError::DuplicateProvider(_))));
+    assert!(matches!(
+        Registry::new(1, PolicyParams::default(), dup, vec![]),
+        Err(RegistryError::DuplicateProvider(_))
+    ));
     let mut params = PolicyParams::default();
     params.max_attempts = 0;
-    assert_eq!(Registry::new(1, params, vec![], vec![]).unwrap_err(), RegistryError::InvalidParam("max_attempts"));
+    assert_eq!(
+        Registry::new(1, params, vec![], vec![]).unwrap_err(),
+        RegistryError::InvalidParam("max_attempts")
+    );
     let r = vec![RouterBudget { router: ROUTER, tokens: 10_001 }];
-    assert!(matches!(Registry::new(1, PolicyParams::default(), vec![], r), Err(RegistryError::TokensOutOfRange { .. })));
+    assert!(matches!(
+        Registry::new(1, PolicyParams::default(), vec![], r),
+        Err(RegistryError::TokensOutOfRange { .. })
+    ));
     let json = serde_json::to_string(&base).unwrap();
     assert_eq!(serde_json::from_str::<Registry>(&json).unwrap(), base);
 }
@@ -393,25 +464,53 @@ fn registry_rejects_bad_snapshots() {
 // ---- properties over random registries, requests and outcomes ----
 
 fn params() -> impl Strategy<Value = PolicyParams> {
-    (1u8..=6, 1u8..=3, any::<u8>(), 0u32..=1_000_000, 1u32..=20_000, 0u32..=2_000, 0u32..=3_000, 0u32..=200_000, 0u32..=4, 0u64..=10_000)
-        .prop_map(|(max_attempts, fallback_tier, mask, floor, token_max, ratio, cost, alpha, cd_failures, cd_ms)| PolicyParams {
-            max_attempts,
-            fallback_tier,
-            retryable_mask: mask & 0b11_1110,
-            reliability_floor_ppm: floor,
-            token_max,
-            token_ratio: ratio,
-            token_failure_cost: cost,
-            ewma_alpha_ppm: alpha,
-            cooldown_failures: cd_failures,
-            cooldown_ms: cd_ms,
-        })
+    (
+        1u8..=6,
+        1u8..=3,
+        any::<u8>(),
+        0u32..=1_000_000,
+        1u32..=20_000,
+        0u32..=2_000,
+        0u32..=3_000,
+        0u32..=200_000,
+        0u32..=4,
+        0u64..=10_000,
+    )
+        .prop_map(
+            |(
+                max_attempts,
+                fallback_tier,
+                mask,
+                floor,
+                token_max,
+                ratio,
+                cost,
+                alpha,
+                cd_failures,
+                cd_ms,
+            )| PolicyParams {
+                max_attempts,
+                fallback_tier,
+                retryable_mask: mask & 0b11_1110,
+                reliability_floor_ppm: floor,
+                token_max,
+                token_ratio: ratio,
+                token_failure_cost: cost,
+                ewma_alpha_ppm: alpha,
+                cooldown_failures: cd_failures,
+                cooldown_ms: cd_ms,
+            },
+        )
 }
 
 fn registry() -> impl Strategy<Value = Registry> {
     (
         params(),
-        prop::collection::btree_map(1u8..=24, (1u32..=2, 0u8..=4, 0u32..=1_000_000, prop_oneof![3 => Just(0u64), 1 => 0u64..30_000]), 0..16),
+        prop::collection::btree_map(
+            1u8..=24,
+            (1u32..=2, 0u8..=4, 0u32..=1_000_000, prop_oneof![3 => Just(0u64), 1 => 0u64..30_000]),
+            0..16,
+        ),
     )
         .prop_map(|(params, entries)| {
             let providers = entries
@@ -429,13 +528,15 @@ fn registry() -> impl Strategy<Value = Registry> {
 }
 
 fn prop_request() -> impl Strategy<Value = Request> {
-    (arb::b256(), 1u32..=2, 0u64..20_000, 0u64..30_000, 0u8..=8).prop_map(|(id, model_class, submit_ms, span, retry_budget)| Request {
-        id,
-        model_class,
-        submit_ms,
-        deadline_ms: submit_ms + span,
-        retry_budget,
-    })
+    (arb::b256(), 1u32..=2, 0u64..20_000, 0u64..30_000, 0u8..=8).prop_map(
+        |(id, model_class, submit_ms, span, retry_budget)| Request {
+            id,
+            model_class,
+            submit_ms,
+            deadline_ms: submit_ms + span,
+            retry_budget,
+        },
+    )
 }
 
 fn outcomes() -> impl Strategy<Value = Vec<(OutcomeClass, u32)>> {
@@ -443,18 +544,30 @@ fn outcomes() -> impl Strategy<Value = Vec<(OutcomeClass, u32)>> {
 }
 
 fn case() -> impl Strategy<Value = (Registry, Decision)> {
-    (registry(), prop_request(), outcomes(), 0u32..=20_000).prop_map(|(registry, req, outcomes, tokens)| {
-        let d = route(&req, &registry, ROUTER, tokens, script(outcomes));
-        (registry, d)
-    })
+    (registry(), prop_request(), outcomes(), 0u32..=20_000).prop_map(
+        |(registry, req, outcomes, tokens)| {
+            let d = route(&req, &registry, ROUTER, tokens, script(outcomes));
+            (registry, d)
+        },
+    )
 }
 
 /// One single-field mutation of a decision.
-fn mutate(d: &Decision, registry: &Registry, field: u8, pick: prop::sample::Index, value: u64) -> Decision {
+fn mutate(
+    d: &Decision,
+    registry: &Registry,
+    field: u8,
+    pick: prop::sample::Index,
+    value: u64,
+) -> Decision {
     let mut m = d.clone();
     let known: Vec<Address> = registry.providers().iter().map(|p| p.provider).collect();
     let n = m.attempts.len();
-    let some_provider = if known.is_empty() || value % 4 == 0 { provider(value as u8) } else { known[pick.index(known.len())] };
+    let some_provider = if known.is_empty() || value % 4 == 0 {
+        provider(value as u8)
+    } else {
+        known[pick.index(known.len())]
+    };
     match field {
         0 => m.request.id = alloy_primitives::keccak256(value.to_be_bytes()),
         1 => m.request.model_class = (value % 3) as u32,
@@ -470,7 +583,15 @@ fn mutate(d: &Decision, registry: &Registry, field: u8, pick: prop::sample::Inde
         }
         10 if n < MAX_ATTEMPTS => {
             let at = pick.index(n + 1);
-            m.attempts.insert(at, Attempt { provider: some_provider, tier: (value % 4) as u8, outcome: OutcomeClass::ALL[(value % 6) as usize], latency_ms: (value % 5_000) as u32 });
+            m.attempts.insert(
+                at,
+                Attempt {
+                    provider: some_provider,
+                    tier: (value % 4) as u8,
+                    outcome: OutcomeClass::ALL[(value % 6) as usize],
+                    latency_ms: (value % 5_000) as u32,
+                },
+            );
         }
         11 => m.final_provider = some_provider,
         12 => m.final_tier = (value % 5) as u8,

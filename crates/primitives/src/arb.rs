@@ -97,7 +97,15 @@ pub fn decision() -> impl Strategy<Value = Decision> {
 /// Any batch header.
 pub fn batch_header() -> impl Strategy<Value = BatchHeader> {
     (any::<u64>(), b256(), b256(), b256(), any::<u32>(), any::<u64>(), any::<u64>()).prop_map(
-        |(batch_id, prev_hash, decisions_root, registry_root, count, l2_block_start, l2_block_end)| {
+        |(
+            batch_id,
+            prev_hash,
+            decisions_root,
+            registry_root,
+            count,
+            l2_block_start,
+            l2_block_end,
+        )| {
             BatchHeader {
                 batch_id,
                 prev_hash,

@@ -223,7 +223,13 @@ fn count_items(mut payload: &[u8]) -> usize {
     n
 }
 
-struct_rlp!(Request { id: B256, model_class: u32, submit_ms: u64, deadline_ms: u64, retry_budget: u8 });
+struct_rlp!(Request {
+    id: B256,
+    model_class: u32,
+    submit_ms: u64,
+    deadline_ms: u64,
+    retry_budget: u8
+});
 struct_rlp!(Attempt { provider: Address, tier: u8, outcome: OutcomeClass, latency_ms: u32 });
 struct_rlp!(Decision {
     request: Request,

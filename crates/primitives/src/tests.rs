@@ -105,7 +105,9 @@ fn signature_by_someone_else_is_refused() {
     let mut signed = sample_decision(signer().address()).sign(&signer(), &domain).unwrap();
     signed.decision.router = Address::with_last_byte(9);
     let err = signed.verify(&domain).unwrap_err();
-    assert!(matches!(err, SignatureError::WrongSigner { router, .. } if router == Address::with_last_byte(9)));
+    assert!(
+        matches!(err, SignatureError::WrongSigner { router, .. } if router == Address::with_last_byte(9))
+    );
 }
 
 #[test]
@@ -193,7 +195,10 @@ fn eip712_digest_matches_json_typed_data() {
         }
     });
     let typed: alloy_dyn_abi::TypedData = serde_json::from_value(json).unwrap();
-    assert_eq!(typed.eip712_signing_hash().unwrap(), d.signing_hash(&crate::domain(901, SETTLEMENT)));
+    assert_eq!(
+        typed.eip712_signing_hash().unwrap(),
+        d.signing_hash(&crate::domain(901, SETTLEMENT))
+    );
 }
 
 #[test]
@@ -208,12 +213,8 @@ fn trailing_bytes_are_refused() {
 
 #[test]
 fn unknown_enum_values_are_refused_by_name() {
-    let a = Attempt {
-        provider: Address::ZERO,
-        tier: 0,
-        outcome: OutcomeClass::Success,
-        latency_ms: 1,
-    };
+    let a =
+        Attempt { provider: Address::ZERO, tier: 0, outcome: OutcomeClass::Success, latency_ms: 1 };
     let bad = list(&[&a.provider, &a.tier, &6u8, &a.latency_ms]);
     assert_eq!(
         Attempt::rlp_decode_exact(&bad).unwrap_err(),
