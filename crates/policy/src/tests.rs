@@ -81,10 +81,10 @@ fn reroute(d: &Decision, registry: &Registry) -> Decision {
 }
 
 fn rules(v: &[Violation]) -> Vec<String> {
-    v.iter().map(|v| serde_json_rule(v)).collect()
+    v.iter().map(rule_name).collect()
 }
 
-fn serde_json_rule(v: &Violation) -> String {
+fn rule_name(v: &Violation) -> String {
     format!("{v:?}").split([' ', '{', '(']).next().unwrap().to_string()
 }
 
@@ -391,8 +391,7 @@ fn replay_chains_tokens_flags_duplicates_and_signatures() {
     bad[5].decision.budget_tokens += 1; // breaks the chain (and the signature)
     bad.push(batch[3].clone()); // duplicate request id
     let r = replay_signed(&bad, &registry, &domain);
-    let found: Vec<_> =
-        r.findings.iter().map(|f| (f.index, serde_json_rule(&f.violation))).collect();
+    let found: Vec<_> = r.findings.iter().map(|f| (f.index, rule_name(&f.violation))).collect();
     assert!(found.contains(&(5, "BudgetChainBroken".into())), "{found:?}");
     assert!(found.contains(&(5, "BadSignature".into())), "{found:?}");
     assert!(found.contains(&(20, "DuplicateRequest".into())), "{found:?}");
@@ -446,8 +445,7 @@ fn registry_rejects_bad_snapshots() {
         Registry::new(1, PolicyParams::default(), dup, vec![]),
         Err(RegistryError::DuplicateProvider(_))
     ));
-    let mut params = PolicyParams::default();
-    params.max_attempts = 0;
+    let params = PolicyParams { max_attempts: 0, ..PolicyParams::default() };
     assert_eq!(
         Registry::new(1, params, vec![], vec![]).unwrap_err(),
         RegistryError::InvalidParam("max_attempts")
