@@ -74,34 +74,22 @@ pub struct ProviderProfile {
 /// The fleet: four tier-0 providers (one of them, `t0-a`, the seeds' "92 % reliability"
 /// provider), three tier-1 providers and two cheap, very reliable fallback providers in tier 2.
 pub fn default_profiles() -> Vec<ProviderProfile> {
-    let t0 = |name, fail_good_ppm, fail_bad_ppm, gb_base_ppm, gb_load_ppm, bg_ppm, lg, lb| {
-        ProviderProfile {
-            name,
-            tier: 0,
-            fail_good_ppm,
-            fail_bad_ppm,
-            gb_base_ppm,
-            gb_load_ppm,
-            bg_ppm,
-            latency_good_ms: lg,
-            latency_bad_ms: lb,
-            timeout_ms: 3_000,
-        }
-    };
-    let t1 = |name, fail_good_ppm, fail_bad_ppm, gb_base_ppm, gb_load_ppm, bg_ppm, lg, lb| {
-        ProviderProfile {
-            name,
-            tier: 1,
-            fail_good_ppm,
-            fail_bad_ppm,
-            gb_base_ppm,
-            gb_load_ppm,
-            bg_ppm,
-            latency_good_ms: lg,
-            latency_bad_ms: lb,
-            timeout_ms: 2_500,
-        }
-    };
+    // A primary provider of `tier`; tier 0 times out after 3 s, tier 1 after 2.5 s.
+    let primary =
+        |tier: u8, name, fail_good_ppm, fail_bad_ppm, gb_base_ppm, gb_load_ppm, bg_ppm, lg, lb| {
+            ProviderProfile {
+                name,
+                tier,
+                fail_good_ppm,
+                fail_bad_ppm,
+                gb_base_ppm,
+                gb_load_ppm,
+                bg_ppm,
+                latency_good_ms: lg,
+                latency_bad_ms: lb,
+                timeout_ms: if tier == 0 { 3_000 } else { 2_500 },
+            }
+        };
     let t2 = |name, lg| ProviderProfile {
         name,
         tier: 2,
@@ -115,13 +103,13 @@ pub fn default_profiles() -> Vec<ProviderProfile> {
         timeout_ms: 4_000,
     };
     vec![
-        t0("t0-a", 10_000, 850_000, 80, 60_000, 25_000, 1_100, 2_600),
-        t0("t0-b", 15_000, 850_000, 200, 264_000, 20_000, 1_000, 2_500),
-        t0("t0-c", 20_000, 850_000, 200, 264_000, 18_000, 1_200, 2_700),
-        t0("t0-d", 12_000, 800_000, 150, 216_000, 22_000, 950, 2_400),
-        t1("t1-a", 12_000, 800_000, 150, 180_000, 25_000, 800, 1_900),
-        t1("t1-b", 10_000, 750_000, 150, 168_000, 25_000, 850, 2_000),
-        t1("t1-c", 15_000, 800_000, 200, 192_000, 22_000, 780, 1_900),
+        primary(0, "t0-a", 10_000, 850_000, 80, 60_000, 25_000, 1_100, 2_600),
+        primary(0, "t0-b", 15_000, 850_000, 200, 264_000, 20_000, 1_000, 2_500),
+        primary(0, "t0-c", 20_000, 850_000, 200, 264_000, 18_000, 1_200, 2_700),
+        primary(0, "t0-d", 12_000, 800_000, 150, 216_000, 22_000, 950, 2_400),
+        primary(1, "t1-a", 12_000, 800_000, 150, 180_000, 25_000, 800, 1_900),
+        primary(1, "t1-b", 10_000, 750_000, 150, 168_000, 25_000, 850, 2_000),
+        primary(1, "t1-c", 15_000, 800_000, 200, 192_000, 22_000, 780, 1_900),
         t2("t2-a", 600),
         t2("t2-b", 700),
     ]
