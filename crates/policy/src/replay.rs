@@ -59,12 +59,13 @@ pub fn replay_signed(
     domain: &Eip712Domain,
 ) -> Replay {
     let mut findings = Vec::new();
+    let separator = domain.separator();
     let leaves: Vec<B256> = batch
         .iter()
         .enumerate()
         .map(|(index, s)| {
             let leaf = s.decision.leaf_hash();
-            if let Err(e) = s.verify(domain) {
+            if let Err(e) = s.verify_with_separator(&separator) {
                 findings.push(Finding {
                     index,
                     leaf,

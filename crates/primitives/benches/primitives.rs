@@ -58,6 +58,17 @@ fn bench(c: &mut Criterion) {
         b.iter(|| SignedDecision::rlp_decode_exact(black_box(&wire)).unwrap())
     });
     g.bench_function("eip712_digest", |b| b.iter(|| black_box(&d).signing_hash(&domain)));
+    let separator = domain.separator();
+    g.bench_function("eip712_digest/cached_separator", |b| {
+        b.iter(|| black_box(&d).signing_hash_with_separator(&separator))
+    });
+    g.bench_function("eip712_digest/alloy_derived", |b| {
+        use alloy_sol_types::SolStruct;
+        b.iter(|| {
+            routing_primitives::abi::sol::RoutingDecision::from(black_box(&d))
+                .eip712_signing_hash(&domain)
+        })
+    });
     g.bench_function("eip712_sign", |b| {
         b.iter_batched(|| d.clone(), |d| d.sign(&signer, &domain).unwrap(), BatchSize::SmallInput)
     });
@@ -67,7 +78,9 @@ fn bench(c: &mut Criterion) {
     g.bench_function("recover/k256_rust", |b| {
         b.iter(|| recover_signer_k256(black_box(&sig), &digest).unwrap())
     });
-    g.bench_function("verify_signed_decision", |b| b.iter(|| black_box(&signed).verify(&domain)));
+    g.bench_function("verify_signed_decision", |b| {
+        b.iter(|| black_box(&signed).verify_with_separator(&separator))
+    });
     g.finish();
 
     let batch: Vec<B256> = (0..1_200).map(|i| decision(i, signer.address()).leaf_hash()).collect();

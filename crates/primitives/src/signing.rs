@@ -9,10 +9,11 @@
 //! path that [`recover_signer_k256`] keeps for comparison (see the crate's benchmarks).
 
 use crate::{abi::sol, Decision, SignedDecision};
-use alloy_primitives::{Address, Bytes, Signature, B256, U256};
+use alloy_primitives::{keccak256, Address, Bytes, Signature, B256, U256};
 use alloy_signer::SignerSync;
 use alloy_signer_local::PrivateKeySigner;
 use alloy_sol_types::{Eip712Domain, SolStruct};
+use std::sync::LazyLock;
 
 /// EIP-712 domain name.
 pub const DOMAIN_NAME: &str = "RoutingSettlement";
@@ -64,11 +65,71 @@ pub fn domain(chain_id: u64, settlement: Address) -> Eip712Domain {
     )
 }
 
+/// `keccak256` of the EIP-712 `encodeType` of `Attempt`.
+static ATTEMPT_TYPEHASH: LazyLock<B256> =
+    LazyLock::new(|| keccak256(<sol::Attempt as SolStruct>::eip712_encode_type().as_bytes()));
+/// `keccak256` of the EIP-712 `encodeType` of `RoutingDecision` (with `Attempt` appended).
+static DECISION_TYPEHASH: LazyLock<B256> = LazyLock::new(|| {
+    keccak256(<sol::RoutingDecision as SolStruct>::eip712_encode_type().as_bytes())
+});
+
+/// Left-pads a value into a 32-byte EIP-712 word.
+fn word(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.extend(std::iter::repeat_n(0u8, 32 - bytes.len()));
+    out.extend_from_slice(bytes);
+}
+
 impl Decision {
+    /// EIP-712 `hashStruct(decision)`, computed directly from the fields with cached type
+    /// hashes (equal to alloy's derived implementation, which re-derives the type strings on
+    /// every call; see the tests).
+    pub fn eip712_hash_struct(&self) -> B256 {
+        let mut attempts = Vec::with_capacity(32 * self.attempts.len());
+        let mut buf = Vec::with_capacity(32 * 15);
+        for a in &self.attempts {
+            buf.clear();
+            buf.extend_from_slice(ATTEMPT_TYPEHASH.as_slice());
+            word(&mut buf, a.provider.as_slice());
+            word(&mut buf, &[a.tier]);
+            word(&mut buf, &[a.outcome.as_u8()]);
+            word(&mut buf, &a.latency_ms.to_be_bytes());
+            attempts.extend_from_slice(keccak256(&buf).as_slice());
+        }
+        let r = &self.request;
+        buf.clear();
+        buf.extend_from_slice(DECISION_TYPEHASH.as_slice());
+        buf.extend_from_slice(r.id.as_slice());
+        word(&mut buf, &r.model_class.to_be_bytes());
+        word(&mut buf, &r.submit_ms.to_be_bytes());
+        word(&mut buf, &r.deadline_ms.to_be_bytes());
+        word(&mut buf, &[r.retry_budget]);
+        buf.extend_from_slice(keccak256(&attempts).as_slice());
+        word(&mut buf, self.final_provider.as_slice());
+        word(&mut buf, &[self.final_tier]);
+        word(&mut buf, &[self.retry_count]);
+        word(&mut buf, &[self.trigger.as_u8()]);
+        word(&mut buf, &[self.resolution.as_u8()]);
+        word(&mut buf, &self.registry_epoch.to_be_bytes());
+        word(&mut buf, &self.budget_tokens.to_be_bytes());
+        word(&mut buf, self.router.as_slice());
+        keccak256(&buf)
+    }
+
+    /// The EIP-712 digest under an already computed domain separator (callers that verify
+    /// many decisions for one domain compute [`Eip712Domain::separator`] once).
+    pub fn signing_hash_with_separator(&self, separator: &B256) -> B256 {
+        let mut buf = [0u8; 66];
+        buf[0] = 0x19;
+        buf[1] = 0x01;
+        buf[2..34].copy_from_slice(separator.as_slice());
+        buf[34..].copy_from_slice(self.eip712_hash_struct().as_slice());
+        keccak256(buf)
+    }
+
     /// The EIP-712 digest the router signs: `keccak256("\x19\x01" || domainSeparator ||
     /// hashStruct(decision))`.
     pub fn signing_hash(&self, domain: &Eip712Domain) -> B256 {
-        sol::RoutingDecision::from(self).eip712_signing_hash(domain)
+        self.signing_hash_with_separator(&domain.separator())
     }
 
     /// Signs the decision with `signer`, producing the wire form.
@@ -121,8 +182,14 @@ impl SignedDecision {
     /// Verifies the signature against the decision's router under `domain` and returns the
     /// decision's leaf hash.
     pub fn verify(&self, domain: &Eip712Domain) -> Result<B256, SignatureError> {
+        self.verify_with_separator(&domain.separator())
+    }
+
+    /// [`SignedDecision::verify`] under an already computed domain separator.
+    pub fn verify_with_separator(&self, separator: &B256) -> Result<B256, SignatureError> {
         let sig = parse_signature(&self.signature)?;
-        let recovered = recover_signer(&sig, &self.decision.signing_hash(domain))?;
+        let recovered =
+            recover_signer(&sig, &self.decision.signing_hash_with_separator(separator))?;
         if recovered != self.decision.router {
             return Err(SignatureError::WrongSigner { recovered, router: self.decision.router });
         }

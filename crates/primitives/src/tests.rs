@@ -318,6 +318,16 @@ proptest! {
         prop_assert_eq!(BatchHeader::rlp_decode_exact(&rlp::encode(&h)).unwrap(), h);
     }
 
+    /// The direct hashStruct equals alloy's derived EIP-712 implementation.
+    #[test]
+    fn eip712_fast_path_matches_alloy(d in arb::decision(), chain in any::<u64>()) {
+        use alloy_sol_types::SolStruct;
+        let domain = crate::domain(chain, SETTLEMENT);
+        let derived = sol::RoutingDecision::from(&d);
+        prop_assert_eq!(d.eip712_hash_struct(), derived.eip712_hash_struct());
+        prop_assert_eq!(d.signing_hash(&domain), derived.eip712_signing_hash(&domain));
+    }
+
     #[test]
     fn abi_encoding_round_trips(d in arb::decision()) {
         let encoded = d.abi_encode();
