@@ -18,6 +18,24 @@ fn ms(x: f64) -> String {
 }
 
 /// A table with left-aligned first columns and right-aligned numbers.
+/// Renders one row per run, keyed by router, budget and timing seed, followed by `columns`.
+fn per_run_table(
+    out: &mut String,
+    report: &Report,
+    columns: &[&str],
+    cells: impl Fn(&RunReport) -> Vec<String>,
+) {
+    let header: Vec<&str> =
+        ["router", "budget", "timing"].into_iter().chain(columns.iter().copied()).collect();
+    let mut t = Table::new(&header, 1);
+    for r in &report.runs {
+        let mut row = vec![r.router.name().into(), r.budget.to_string(), r.timing_seed.to_string()];
+        row.extend(cells(r));
+        t.row(row);
+    }
+    t.render(out);
+}
+
 struct Table {
     header: Vec<String>,
     rows: Vec<Vec<String>>,
@@ -213,11 +231,10 @@ pub fn render_text(report: &Report) -> String {
     );
 
     let _ = writeln!(out, "\nFallback and service per run");
-    let mut t = Table::new(
+    per_run_table(
+        &mut out,
+        report,
         &[
-            "router",
-            "budget",
-            "timing",
             "fell back",
             "fell back at peak",
             "served by fallback",
@@ -225,23 +242,18 @@ pub fn render_text(report: &Report) -> String {
             "served by tier 0",
             "attempts/req",
         ],
-        1,
+        |r| {
+            let m = &r.metrics;
+            vec![
+                pct(m.fell_back),
+                pct(m.fell_back_peak),
+                pct(m.served_by_fallback),
+                pct(m.served),
+                pct(m.served_by_best),
+                format!("{:.2}", m.mean_attempts),
+            ]
+        },
     );
-    for r in &report.runs {
-        let m = &r.metrics;
-        t.row(vec![
-            r.router.name().into(),
-            r.budget.to_string(),
-            r.timing_seed.to_string(),
-            pct(m.fell_back),
-            pct(m.fell_back_peak),
-            pct(m.served_by_fallback),
-            pct(m.served),
-            pct(m.served_by_best),
-            format!("{:.2}", m.mean_attempts),
-        ]);
-    }
-    t.render(&mut out);
     let _ = writeln!(
         out,
         "  fell back = spent its primary attempts (or was throttled, or ran out of eligible \
@@ -249,11 +261,10 @@ pub fn render_text(report: &Report) -> String {
     );
 
     let _ = writeln!(out, "\nLatency and waste per run");
-    let mut t = Table::new(
+    per_run_table(
+        &mut out,
+        report,
         &[
-            "router",
-            "budget",
-            "timing",
             "mean lat",
             "p99 lat",
             "mean added",
@@ -263,25 +274,20 @@ pub fn render_text(report: &Report) -> String {
             "dup generations",
             "wasted attempts",
         ],
-        1,
+        |r| {
+            let m = &r.metrics;
+            vec![
+                ms(m.mean_latency_ms),
+                format!("{} ms", m.p99_latency_ms),
+                ms(m.mean_added_latency_ms),
+                format!("{} ms", m.p99_added_latency_ms),
+                pct(m.rerouted),
+                pct(m.rerouted_peak),
+                m.duplicate_generations.to_string(),
+                m.wasted_attempts.to_string(),
+            ]
+        },
     );
-    for r in &report.runs {
-        let m = &r.metrics;
-        t.row(vec![
-            r.router.name().into(),
-            r.budget.to_string(),
-            r.timing_seed.to_string(),
-            ms(m.mean_latency_ms),
-            format!("{} ms", m.p99_latency_ms),
-            ms(m.mean_added_latency_ms),
-            format!("{} ms", m.p99_added_latency_ms),
-            pct(m.rerouted),
-            pct(m.rerouted_peak),
-            m.duplicate_generations.to_string(),
-            m.wasted_attempts.to_string(),
-        ]);
-    }
-    t.render(&mut out);
     let _ = writeln!(
         out,
         "  lat = submit to the router's last word, every request; added = lat minus the time spent \
@@ -291,11 +297,10 @@ pub fn render_text(report: &Report) -> String {
     );
 
     let _ = writeln!(out, "\nHow requests ended (fallback trigger; unserved causes)");
-    let mut t = Table::new(
+    per_run_table(
+        &mut out,
+        report,
         &[
-            "router",
-            "budget",
-            "timing",
             "fb: own budget",
             "fb: retry tokens",
             "fb: tiers tried",
@@ -304,24 +309,23 @@ pub fn render_text(report: &Report) -> String {
             "abandoned attempts",
             "check violations",
         ],
-        1,
+        |r| {
+            let m = &r.metrics;
+            vec![
+                pct(m.fell_back_budget),
+                pct(m.fell_back_fleet_budget),
+                pct(m.fell_back_tiers),
+                pct(m.non_retryable),
+                pct(m.deadline_exceeded),
+                m.abandoned_attempts.to_string(),
+                if r.router == Router::Sequenced {
+                    r.check_violations.to_string()
+                } else {
+                    "-".into()
+                },
+            ]
+        },
     );
-    for r in &report.runs {
-        let m = &r.metrics;
-        t.row(vec![
-            r.router.name().into(),
-            r.budget.to_string(),
-            r.timing_seed.to_string(),
-            pct(m.fell_back_budget),
-            pct(m.fell_back_fleet_budget),
-            pct(m.fell_back_tiers),
-            pct(m.non_retryable),
-            pct(m.deadline_exceeded),
-            m.abandoned_attempts.to_string(),
-            if r.router == Router::Sequenced { r.check_violations.to_string() } else { "-".into() },
-        ]);
-    }
-    t.render(&mut out);
 
     if !report.effort_variance.is_empty() {
         let _ = writeln!(out, "\nSame request, same effort (same fleet seed, two timing seeds)");
