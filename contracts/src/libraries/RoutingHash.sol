@@ -47,6 +47,7 @@ struct RouterBudget {
 /// The registry's epoch and the policy parameters it carries (mirror of `sol::RegistryParams`).
 struct RegistryParams {
     uint64 epoch;
+    uint32 providerCount;
     uint8 maxAttempts;
     uint8 fallbackTier;
     uint8 retryableMask;

@@ -43,11 +43,13 @@
 //! None.
 
 mod check;
+mod evidence;
 mod registry;
 mod replay;
 mod route;
 
 pub use check::{check, SummaryField, Violation};
+pub use evidence::{check_evidence, Evidence, EvidenceError, Offence, Verdict};
 pub use registry::{Registry, RegistryData, RegistryError, PPM};
 pub use replay::{replay, replay_signed, Finding, Replay};
 pub use route::{

@@ -143,6 +143,16 @@ impl Registry {
         self.epoch
     }
 
+    /// Number of providers; committed in the parameter leaf.
+    pub fn provider_count(&self) -> u32 {
+        u32::try_from(self.providers.len()).expect("a registry holds fewer than 2^32 providers")
+    }
+
+    /// The parameter record committed as the registry's first leaf.
+    pub fn registry_params(&self) -> routing_primitives::abi::sol::RegistryParams {
+        self.params.registry_params(self.epoch, self.provider_count())
+    }
+
     /// The policy parameters.
     pub const fn params(&self) -> &PolicyParams {
         &self.params
@@ -186,7 +196,7 @@ impl Registry {
     /// every router budget, each group ascending by address.
     pub fn leaves(&self) -> Vec<B256> {
         let mut leaves = Vec::with_capacity(1 + self.providers.len() + self.routers.len());
-        leaves.push(self.params.leaf_hash(self.epoch));
+        leaves.push(self.params.leaf_hash(self.epoch, self.provider_count()));
         leaves.extend(self.providers.iter().map(ProviderEntry::leaf_hash));
         leaves.extend(self.routers.iter().map(RouterBudget::leaf_hash));
         leaves

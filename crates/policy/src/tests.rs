@@ -659,3 +659,159 @@ proptest! {
         }
     }
 }
+
+// ---- the on-chain check's Rust twin ----
+
+/// A decision from `case()`, mutated in one field unless `field` is 19.
+fn maybe_mutated(
+    d: &Decision,
+    registry: &Registry,
+    field: u8,
+    pick: prop::sample::Index,
+    value: u64,
+) -> Decision {
+    if field >= 19 {
+        d.clone()
+    } else {
+        mutate(d, registry, field, pick, value)
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 3_000, ..ProptestConfig::default() })]
+
+    /// With every provider entry as evidence, the on-chain check convicts exactly the decisions
+    /// `check` rejects.
+    #[test]
+    fn evidence_of_the_whole_registry_is_exact(
+        (registry, d) in case(),
+        field in 0u8..22,
+        pick in any::<prop::sample::Index>(),
+        value in any::<u64>(),
+    ) {
+        let m = maybe_mutated(&d, &registry, field, pick, value);
+        let evidence = registry.full_evidence();
+        prop_assert!(evidence.verify(registry.root()));
+        let verdict = evidence.check(&m);
+        let violations = check(&m, &registry);
+        prop_assert_eq!(verdict.is_some(), !violations.is_empty(), "{:?} vs {:?}\n{:?}", verdict, violations, m);
+    }
+
+    /// With any subset of the entries, the on-chain check never convicts a decision the policy
+    /// made, and its evidence always verifies against the registry root.
+    #[test]
+    fn partial_evidence_never_convicts_a_valid_decision(
+        (registry, d) in case(),
+        field in 0u8..22,
+        pick in any::<prop::sample::Index>(),
+        value in any::<u64>(),
+        mask in any::<u32>(),
+    ) {
+        let m = maybe_mutated(&d, &registry, field, pick, value);
+        let subset: Vec<Address> = registry
+            .providers()
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| mask & (1 << i) != 0)
+            .map(|(_, p)| p.provider)
+            .collect();
+        let evidence = registry.evidence(&subset).unwrap();
+        prop_assert!(evidence.verify(registry.root()));
+        if let Some(verdict) = evidence.check(&m) {
+            prop_assert!(!check(&m, &registry).is_empty(), "{:?} convicts a valid decision {:?}", verdict, m);
+        }
+    }
+}
+
+#[test]
+fn evidence_reaches_every_offence_and_tampering_breaks_the_proof() {
+    use proptest::{strategy::ValueTree, test_runner::TestRunner};
+    let mut runner = TestRunner::deterministic();
+    let strategy = (case(), 0u8..22, any::<prop::sample::Index>(), any::<u64>(), any::<u32>());
+    let mut seen = std::collections::BTreeSet::new();
+    for _ in 0..20_000 {
+        let ((registry, d), field, pick, value, mask) =
+            strategy.new_tree(&mut runner).unwrap().current();
+        let m = maybe_mutated(&d, &registry, field, pick, value);
+        let evidence = if mask % 2 == 0 {
+            registry.full_evidence()
+        } else {
+            let subset: Vec<Address> = registry
+                .providers()
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| mask & (2 << i) != 0)
+                .map(|(_, p)| p.provider)
+                .collect();
+            registry.evidence(&subset).unwrap()
+        };
+        if let Some(v) = evidence.check(&m) {
+            seen.insert(v.offence);
+        }
+    }
+    let missing: Vec<_> = Offence::ALL.iter().filter(|o| !seen.contains(o)).collect();
+    assert!(missing.is_empty(), "offences never reached: {missing:?}");
+    for o in Offence::ALL {
+        assert_eq!(Offence::from_code(o.code()), Some(*o));
+    }
+    assert_eq!(Offence::from_code(0), None);
+    assert_eq!(Offence::from_code(20), None);
+
+    // A tampered entry or parameter record no longer verifies.
+    let registry = fleet();
+    let mut evidence = registry.evidence(&[provider(1), provider(6)]).unwrap();
+    assert!(evidence.verify(registry.root()));
+    evidence.entries[0].reliability_ppm += 1;
+    assert!(!evidence.verify(registry.root()));
+    let mut evidence = registry.evidence(&[provider(1)]).unwrap();
+    evidence.params.providerCount -= 1;
+    assert!(!evidence.verify(registry.root()));
+    assert!(matches!(
+        registry.evidence(&[provider(99)]),
+        Err(EvidenceError::UnknownProvider(p)) if p == provider(99)
+    ));
+}
+
+#[test]
+fn a_lazy_fallback_is_proven_by_one_eligible_primary_entry() {
+    let registry = fleet();
+    let req = request(3);
+    // The lazy router skips straight to the fallback tier, claiming nothing was eligible.
+    let lazy = Decision {
+        request: req.clone(),
+        attempts: vec![Attempt {
+            provider: provider(6),
+            tier: 2,
+            outcome: OutcomeClass::Success,
+            latency_ms: 80,
+        }],
+        final_provider: provider(6),
+        final_tier: 2,
+        retry_count: 0,
+        trigger: FallbackTrigger::NoPrimaryProvider,
+        resolution: Resolution::Served,
+        registry_epoch: 1,
+        budget_tokens: registry.router_tokens(&ROUTER),
+        router: ROUTER,
+    };
+    assert!(rules(&check(&lazy, &registry)).contains(&"UnjustifiedFallback".to_string()));
+    // Its own entry alone proves nothing ...
+    assert_eq!(registry.evidence(&[provider(6)]).unwrap().check(&lazy), None);
+    // ... one eligible tier-0 provider proves the offence.
+    let v = registry.evidence(&[provider(6), provider(2)]).unwrap().check(&lazy).unwrap();
+    assert_eq!(v, Verdict { offence: Offence::UnjustifiedFallback, attempt: 0 });
+    // A provider of another model class proves nothing.
+    assert_eq!(registry.evidence(&[provider(6), provider(5)]).unwrap().check(&lazy), None);
+    // An unregistered provider is provable only with the whole registry.
+    let mut rogue = lazy.clone();
+    rogue.attempts[0].provider = provider(0x42);
+    rogue.attempts[0].tier = 0;
+    rogue.final_provider = provider(0x42);
+    rogue.final_tier = 0;
+    rogue.trigger = FallbackTrigger::None;
+    assert_eq!(registry.evidence(&[]).unwrap().check(&rogue), None);
+    assert_eq!(
+        registry.full_evidence().check(&rogue),
+        Some(Verdict { offence: Offence::UnknownProvider, attempt: 0 })
+    );
+}

@@ -187,22 +187,6 @@ fn provider(i: usize, s: &mut Stream) -> ProviderEntry {
     }
 }
 
-fn registry_params(p: &PolicyParams, epoch: u64) -> sol::RegistryParams {
-    sol::RegistryParams {
-        epoch,
-        maxAttempts: p.max_attempts,
-        fallbackTier: p.fallback_tier,
-        retryableMask: p.retryable_mask,
-        reliabilityFloorPpm: p.reliability_floor_ppm,
-        tokenMax: p.token_max,
-        tokenRatio: p.token_ratio,
-        tokenFailureCost: p.token_failure_cost,
-        ewmaAlphaPpm: p.ewma_alpha_ppm,
-        cooldownFailures: p.cooldown_failures,
-        cooldownMs: p.cooldown_ms,
-    }
-}
-
 fn generate() -> Value {
     let dom = domain(CHAIN_ID, SETTLEMENT);
     let separator = dom.separator();
@@ -256,11 +240,14 @@ fn generate() -> Value {
         cooldown_failures: u32::MAX,
         cooldown_ms: u64::MAX,
     };
-    let params =
-        [(PolicyParams::default(), 0u64), (PolicyParams::default(), 42), (max_params, u64::MAX)];
+    let params = [
+        (PolicyParams::default(), 0u64, 0u32),
+        (PolicyParams::default(), 42, 9),
+        (max_params, u64::MAX, u32::MAX),
+    ];
     let a_abi: Vec<String> =
-        params.iter().map(|(p, e)| hex0x(&registry_params(p, *e).abi_encode())).collect();
-    let a_leaf: Vec<String> = params.iter().map(|(p, e)| b32(&p.leaf_hash(*e))).collect();
+        params.iter().map(|(p, e, n)| hex0x(&p.registry_params(*e, *n).abi_encode())).collect();
+    let a_leaf: Vec<String> = params.iter().map(|(p, e, n)| b32(&p.leaf_hash(*e, *n))).collect();
 
     let mut s = Stream::new("routing-hash/headers");
     let headers = [

@@ -60,10 +60,11 @@ pub mod sol {
             uint32 tokens;
         }
 
-        /// The registry's epoch and the policy parameters it carries.
-        #[derive(Debug, PartialEq, Eq)]
+        /// The registry's epoch, provider count and the policy parameters it carries.
+        #[derive(Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
         struct RegistryParams {
             uint64 epoch;
+            uint32 providerCount;
             uint8 maxAttempts;
             uint8 fallbackTier;
             uint8 retryableMask;
@@ -178,25 +179,55 @@ impl From<&ProviderEntry> for sol::ProviderEntry {
 }
 
 impl PolicyParams {
-    /// The registry's parameter leaf for `epoch`:
+    /// The registry's parameter record for `epoch` and a registry of `provider_count` providers.
+    pub fn registry_params(&self, epoch: u64, provider_count: u32) -> sol::RegistryParams {
+        sol::RegistryParams {
+            epoch,
+            providerCount: provider_count,
+            maxAttempts: self.max_attempts,
+            fallbackTier: self.fallback_tier,
+            retryableMask: self.retryable_mask,
+            reliabilityFloorPpm: self.reliability_floor_ppm,
+            tokenMax: self.token_max,
+            tokenRatio: self.token_ratio,
+            tokenFailureCost: self.token_failure_cost,
+            ewmaAlphaPpm: self.ewma_alpha_ppm,
+            cooldownFailures: self.cooldown_failures,
+            cooldownMs: self.cooldown_ms,
+        }
+    }
+
+    /// The registry's parameter leaf for `epoch` and `provider_count` providers:
     /// `keccak256(bytes.concat(keccak256(abi.encode(RegistryParams))))`.
-    pub fn leaf_hash(&self, epoch: u64) -> B256 {
-        double_hash(
-            &sol::RegistryParams {
-                epoch,
-                maxAttempts: self.max_attempts,
-                fallbackTier: self.fallback_tier,
-                retryableMask: self.retryable_mask,
-                reliabilityFloorPpm: self.reliability_floor_ppm,
-                tokenMax: self.token_max,
-                tokenRatio: self.token_ratio,
-                tokenFailureCost: self.token_failure_cost,
-                ewmaAlphaPpm: self.ewma_alpha_ppm,
-                cooldownFailures: self.cooldown_failures,
-                cooldownMs: self.cooldown_ms,
-            }
-            .abi_encode(),
-        )
+    ///
+    /// Committing the provider count lets a challenger prove that a set of provider entries is
+    /// the whole registry, which makes "no such provider" and "nothing was eligible" decidable
+    /// on-chain.
+    pub fn leaf_hash(&self, epoch: u64, provider_count: u32) -> B256 {
+        double_hash(&self.registry_params(epoch, provider_count).abi_encode())
+    }
+}
+
+impl sol::RegistryParams {
+    /// The policy parameters this record carries.
+    pub const fn policy_params(&self) -> PolicyParams {
+        PolicyParams {
+            max_attempts: self.maxAttempts,
+            fallback_tier: self.fallbackTier,
+            retryable_mask: self.retryableMask,
+            reliability_floor_ppm: self.reliabilityFloorPpm,
+            token_max: self.tokenMax,
+            token_ratio: self.tokenRatio,
+            token_failure_cost: self.tokenFailureCost,
+            ewma_alpha_ppm: self.ewmaAlphaPpm,
+            cooldown_failures: self.cooldownFailures,
+            cooldown_ms: self.cooldownMs,
+        }
+    }
+
+    /// The record's registry leaf.
+    pub fn leaf_hash(&self) -> B256 {
+        double_hash(&self.abi_encode())
     }
 }
 
