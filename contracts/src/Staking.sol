@@ -15,8 +15,10 @@ import {IStaking} from "./interfaces/IStaking.sol";
 /// - A router is active while it is not jailed and its active stake is at least `minStake`.
 /// - Unstaking is two-step: `requestUnstake` moves stake to a single pending bucket per router
 ///   (a new request adds to it and resets `readyAt`), `withdraw` pays it out from `readyAt`.
-///   Pending stake stays slashable until withdrawn, and `unstakeDelay > challengeWindow`, so a
-///   router cannot leave before a batch it routed can no longer be challenged.
+///   Pending stake stays slashable until withdrawn, and `unstakeDelay > challengeWindow`.
+/// - The settlement contract records every committed batch's routers (`recordActivity`); a
+///   router cannot withdraw while a batch naming it can still be challenged, so no withdrawal
+///   escapes a challenge, even for a router that keeps routing on the rest of its stake.
 /// - Only `settlement` slashes. A slash takes from active stake first, then pending, pays an
 ///   absolute `rewardAmount` (strictly below the slashed amount) to the challenger, sends the rest
 ///   to `treasury`, and jails the router; the owner may unjail.
@@ -46,6 +48,8 @@ contract Staking is IStaking, Ownable, ReentrancyGuard {
     uint256 public minStake;
     /// @inheritdoc IStaking
     mapping(address router => bool) public jailed;
+    /// @inheritdoc IStaking
+    mapping(address router => uint64) public lastActivityAt;
 
     mapping(address router => StakeInfo) internal _stakes;
     uint256 internal _totalStaked;
@@ -123,6 +127,9 @@ contract Staking is IStaking, Ownable, ReentrancyGuard {
         // A time-lock of days: a sequencer's few seconds of timestamp leeway do not matter.
         // forge-lint: disable-next-line(block-timestamp)
         if (block.timestamp < readyAt) revert UnstakeNotReady(readyAt);
+        uint64 lockedUntil = lastActivityAt[msg.sender] + challengeWindow;
+        // forge-lint: disable-next-line(block-timestamp)
+        if (block.timestamp < lockedUntil) revert StakeLocked(lockedUntil);
 
         info.pending = 0;
         info.readyAt = 0;
@@ -176,6 +183,15 @@ contract Staking is IStaking, Ownable, ReentrancyGuard {
         if (slashed > reward) token.safeTransfer(treasury, slashed - reward);
     }
 
+    /// @inheritdoc IStaking
+    function recordActivity(address[] calldata routers) external {
+        if (msg.sender != settlement) revert NotSettlement(msg.sender);
+        uint64 now_ = uint64(block.timestamp);
+        for (uint256 i; i < routers.length; ++i) {
+            lastActivityAt[routers[i]] = now_;
+        }
+    }
+
     // ---------------------------------------------------------------- governance
 
     /// @inheritdoc IStaking
@@ -197,6 +213,14 @@ contract Staking is IStaking, Ownable, ReentrancyGuard {
     function stakeOf(address router) external view returns (uint256 active, uint256 pending, uint64 readyAt) {
         StakeInfo storage info = _stakes[router];
         return (info.active, info.pending, info.readyAt);
+    }
+
+    /// @inheritdoc IStaking
+    function withdrawableAt(address router) external view returns (uint64) {
+        StakeInfo storage info = _stakes[router];
+        if (info.pending == 0) return 0;
+        uint64 lockedUntil = lastActivityAt[router] + challengeWindow;
+        return info.readyAt > lockedUntil ? info.readyAt : lockedUntil;
     }
 
     /// @inheritdoc IStaking

@@ -29,6 +29,8 @@ interface IStaking {
     error ZeroChallenger();
     /// @notice `unjail` was called for a router that is not jailed.
     error NotJailed(address router);
+    /// @notice `withdraw` was called while a batch naming the caller can still be challenged.
+    error StakeLocked(uint64 lockedUntil);
 
     // ---------------------------------------------------------------- events
 
@@ -89,6 +91,12 @@ interface IStaking {
         external
         returns (uint256 slashed);
 
+    /// @notice Records that `routers` have decisions in a batch committed now: their pending
+    ///         stake cannot be withdrawn until that batch's challenge window has closed.
+    /// @dev Only the settlement contract, once per committed batch.
+    /// @param routers The batch's routers.
+    function recordActivity(address[] calldata routers) external;
+
     // ---------------------------------------------------------------- governance
 
     /// @notice Sets the minimum active stake for a router to be active. Only the owner.
@@ -121,6 +129,14 @@ interface IStaking {
     /// @return pending Stake waiting to be withdrawn (still slashable).
     /// @return readyAt Timestamp from which `pending` can be withdrawn (0 if none pending).
     function stakeOf(address router) external view returns (uint256 active, uint256 pending, uint64 readyAt);
+
+    /// @notice When `router`'s decisions were last committed in a batch (0 if never).
+    function lastActivityAt(address router) external view returns (uint64);
+
+    /// @notice The earliest time `router` can withdraw its pending stake: the later of its
+    ///         `readyAt` and the close of the challenge window of its last batch (0 if nothing is
+    ///         pending).
+    function withdrawableAt(address router) external view returns (uint64);
 
     /// @notice Sum of active and pending stake of all routers (equals the contract's token balance
     ///         for a standard ERC20).

@@ -174,8 +174,7 @@ pub fn check_evidence(
         }
     };
     let retryable = |o: OutcomeClass| params.retryableMask & o.bit() != 0;
-    let score =
-        |e: &ProviderEntry| crate::hrw_score(&req.id, &e.provider, e.reliability_ppm);
+    let score = |e: &ProviderEntry| crate::hrw_score(&req.id, &e.provider, e.reliability_ppm);
 
     let mut start = req.submit_ms;
     let mut tokens = decision.budget_tokens;
@@ -334,6 +333,17 @@ impl Evidence {
     /// [`check_evidence`] of `decision` under this evidence.
     pub fn check(&self, decision: &Decision) -> Option<Verdict> {
         check_evidence(decision, &self.params, &self.entries)
+    }
+}
+
+impl From<&Evidence> for routing_primitives::abi::sol::RegistryEvidence {
+    fn from(e: &Evidence) -> Self {
+        Self {
+            params: e.params.clone(),
+            entries: e.entries.iter().map(Into::into).collect(),
+            proof: e.proof.clone(),
+            proofFlags: e.proof_flags.clone(),
+        }
     }
 }
 

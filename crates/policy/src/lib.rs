@@ -40,7 +40,8 @@
 //! ```
 //!
 //! ## Feature flags
-//! None.
+//! - `test-utils`: proptest strategies for registries, requests, outcomes and decision mutations
+//!   ([`arb`]), for other crates' tests.
 
 mod check;
 mod evidence;
@@ -56,6 +57,9 @@ pub use route::{
     attempt_cap, best_in_tier, eligibility, hrw_score, next_step, route, state_after, tokens_after,
     Ineligibility, OutcomeOracle, Step,
 };
+
+#[cfg(any(test, feature = "test-utils"))]
+pub mod arb;
 
 #[cfg(test)]
 mod tests;

@@ -1,17 +1,13 @@
-use crate::*;
+use crate::{arb::*, *};
 use alloy_primitives::{Address, B256};
 use alloy_signer_local::PrivateKeySigner;
 use proptest::prelude::*;
 use routing_primitives::{
-    arb, Attempt, Decision, FallbackTrigger, OutcomeClass, PolicyParams, ProviderEntry, Request,
+    Attempt, Decision, FallbackTrigger, OutcomeClass, PolicyParams, ProviderEntry, Request,
     Resolution, RouterBudget, MAX_ATTEMPTS,
 };
 
 const ROUTER: Address = Address::with_last_byte(0xee);
-
-fn provider(n: u8) -> Address {
-    Address::with_last_byte(n)
-}
 
 /// Tier 0: providers 1..=3, tier 1: 4..=5, tier 2 (fallback): 6..=7, tier 3 (never used): 8.
 /// Provider 3 is below the default reliability floor; provider 5 serves another model class.
@@ -49,13 +45,6 @@ fn request(id: u8) -> Request {
         deadline_ms: 20_000,
         retry_budget: 5,
     }
-}
-
-/// An oracle that replays a fixed script of outcomes (then succeeds).
-fn script(
-    outcomes: Vec<(OutcomeClass, u32)>,
-) -> impl FnMut(&ProviderEntry, u64, usize) -> (OutcomeClass, u32) {
-    move |_, _, i| outcomes.get(i).copied().unwrap_or((OutcomeClass::Success, 10))
 }
 
 fn routed(id: u8, outcomes: Vec<(OutcomeClass, u32)>) -> (Registry, Decision) {
@@ -461,88 +450,8 @@ fn registry_rejects_bad_snapshots() {
 
 // ---- properties over random registries, requests and outcomes ----
 
-fn params() -> impl Strategy<Value = PolicyParams> {
-    (
-        1u8..=6,
-        1u8..=3,
-        any::<u8>(),
-        0u32..=1_000_000,
-        1u32..=20_000,
-        0u32..=2_000,
-        0u32..=3_000,
-        0u32..=200_000,
-        0u32..=4,
-        0u64..=10_000,
-    )
-        .prop_map(
-            |(
-                max_attempts,
-                fallback_tier,
-                mask,
-                floor,
-                token_max,
-                ratio,
-                cost,
-                alpha,
-                cd_failures,
-                cd_ms,
-            )| PolicyParams {
-                max_attempts,
-                fallback_tier,
-                retryable_mask: mask & 0b11_1110,
-                reliability_floor_ppm: floor,
-                token_max,
-                token_ratio: ratio,
-                token_failure_cost: cost,
-                ewma_alpha_ppm: alpha,
-                cooldown_failures: cd_failures,
-                cooldown_ms: cd_ms,
-            },
-        )
-}
-
-fn registry() -> impl Strategy<Value = Registry> {
-    (
-        params(),
-        prop::collection::btree_map(
-            1u8..=24,
-            (1u32..=2, 0u8..=4, 0u32..=1_000_000, prop_oneof![3 => Just(0u64), 1 => 0u64..30_000]),
-            0..16,
-        ),
-    )
-        .prop_map(|(params, entries)| {
-            let providers = entries
-                .into_iter()
-                .map(|(n, (model_class, tier, reliability_ppm, cooldown_until_ms))| ProviderEntry {
-                    provider: provider(n),
-                    model_class,
-                    tier,
-                    reliability_ppm,
-                    cooldown_until_ms,
-                })
-                .collect();
-            Registry::new(1, params, providers, vec![]).unwrap()
-        })
-}
-
-fn prop_request() -> impl Strategy<Value = Request> {
-    (arb::b256(), 1u32..=2, 0u64..20_000, 0u64..30_000, 0u8..=8).prop_map(
-        |(id, model_class, submit_ms, span, retry_budget)| Request {
-            id,
-            model_class,
-            submit_ms,
-            deadline_ms: submit_ms + span,
-            retry_budget,
-        },
-    )
-}
-
-fn outcomes() -> impl Strategy<Value = Vec<(OutcomeClass, u32)>> {
-    prop::collection::vec((arb::outcome(), 0u32..8_000), MAX_ATTEMPTS)
-}
-
 fn case() -> impl Strategy<Value = (Registry, Decision)> {
-    (registry(), prop_request(), outcomes(), 0u32..=20_000).prop_map(
+    (registry(), routable_request(), outcomes(), 0u32..=20_000).prop_map(
         |(registry, req, outcomes, tokens)| {
             let d = route(&req, &registry, ROUTER, tokens, script(outcomes));
             (registry, d)
@@ -550,64 +459,11 @@ fn case() -> impl Strategy<Value = (Registry, Decision)> {
     )
 }
 
-/// One single-field mutation of a decision.
-fn mutate(
-    d: &Decision,
-    registry: &Registry,
-    field: u8,
-    pick: prop::sample::Index,
-    value: u64,
-) -> Decision {
-    let mut m = d.clone();
-    let known: Vec<Address> = registry.providers().iter().map(|p| p.provider).collect();
-    let n = m.attempts.len();
-    let some_provider = if known.is_empty() || value % 4 == 0 {
-        provider(value as u8)
-    } else {
-        known[pick.index(known.len())]
-    };
-    match field {
-        0 => m.request.id = alloy_primitives::keccak256(value.to_be_bytes()),
-        1 => m.request.model_class = (value % 3) as u32,
-        2 => m.request.submit_ms = value % 40_000,
-        3 => m.request.deadline_ms = value % 60_000,
-        4 => m.request.retry_budget = (value % 10) as u8,
-        5 if n > 0 => m.attempts[pick.index(n)].provider = some_provider,
-        6 if n > 0 => m.attempts[pick.index(n)].tier = (value % 5) as u8,
-        7 if n > 0 => m.attempts[pick.index(n)].outcome = OutcomeClass::ALL[(value % 6) as usize],
-        8 if n > 0 => m.attempts[pick.index(n)].latency_ms = (value % 20_000) as u32,
-        9 if n > 0 => {
-            m.attempts.remove(pick.index(n));
-        }
-        10 if n < MAX_ATTEMPTS => {
-            let at = pick.index(n + 1);
-            m.attempts.insert(
-                at,
-                Attempt {
-                    provider: some_provider,
-                    tier: (value % 4) as u8,
-                    outcome: OutcomeClass::ALL[(value % 6) as usize],
-                    latency_ms: (value % 5_000) as u32,
-                },
-            );
-        }
-        11 => m.final_provider = some_provider,
-        12 => m.final_tier = (value % 5) as u8,
-        13 => m.retry_count = (value % 17) as u8,
-        14 => m.trigger = FallbackTrigger::ALL[(value % 5) as usize],
-        15 => m.resolution = Resolution::ALL[(value % 4) as usize],
-        16 => m.registry_epoch = value % 3,
-        17 => m.budget_tokens = (value % 25_000) as u32,
-        _ => m.router = provider(value as u8),
-    }
-    m
-}
-
 proptest! {
     #![proptest_config(ProptestConfig { cases: 2_000, ..ProptestConfig::default() })]
 
     #[test]
-    fn route_is_deterministic(registry in registry(), req in prop_request(), outs in outcomes(), tokens in 0u32..=20_000) {
+    fn route_is_deterministic(registry in registry(), req in routable_request(), outs in outcomes(), tokens in 0u32..=20_000) {
         let a = route(&req, &registry, ROUTER, tokens, script(outs.clone()));
         let b = route(&req, &registry.clone(), ROUTER, tokens, script(outs));
         prop_assert_eq!(&a, &b);
@@ -640,7 +496,7 @@ proptest! {
     #[test]
     fn replay_of_routed_batches_is_clean_and_deterministic(
         registry in registry(),
-        reqs in prop::collection::vec((prop_request(), outcomes()), 1..30),
+        reqs in prop::collection::vec((routable_request(), outcomes()), 1..30),
     ) {
         let mut tokens = registry.router_tokens(&ROUTER);
         let mut seen = std::collections::HashSet::new();

@@ -7,8 +7,8 @@ use alloy_primitives::{Address, B256};
 use alloy_signer_local::PrivateKeySigner;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use routing_primitives::{
-    rlp, signing::recover_signer_k256, Attempt, Decision, FallbackTrigger, OutcomeClass, Request,
-    Resolution, RlpDecodeExact, SignedDecision,
+    payload, rlp, signing::recover_signer_k256, Attempt, Decision, FallbackTrigger, OutcomeClass,
+    Request, Resolution, RlpDecodeExact, SignedDecision,
 };
 use std::hint::black_box;
 
@@ -91,6 +91,25 @@ fn bench(c: &mut Criterion) {
     g.bench_function("leaf_hash/1200", |b| {
         b.iter(|| decisions.iter().map(Decision::leaf_hash).collect::<Vec<_>>())
     });
+    g.finish();
+
+    // Two routers and nine providers shared by 1,200 two-attempt decisions.
+    let routers = [signer.address(), PrivateKeySigner::random().address()];
+    let signed: Vec<SignedDecision> = (0..1_200u64)
+        .map(|i| {
+            let mut d = decision(i, routers[i as usize % 2]);
+            let (first, second) = (1 + (i % 9) as u8, 1 + ((i + 4) % 9) as u8);
+            d.attempts[0].provider = Address::with_last_byte(first);
+            d.attempts[1].provider = Address::with_last_byte(second);
+            d.final_provider = Address::with_last_byte(second);
+            SignedDecision { decision: d, signature: signed.signature.clone() }
+        })
+        .collect();
+    let bytes = payload::encode(1, &signed).unwrap();
+    let mut g = c.benchmark_group("primitives/payload");
+    g.throughput(Throughput::Elements(1_200));
+    g.bench_function("encode/1200", |b| b.iter(|| payload::encode(1, black_box(&signed)).unwrap()));
+    g.bench_function("decode/1200", |b| b.iter(|| payload::decode(1, black_box(&bytes)).unwrap()));
     g.finish();
 }
 

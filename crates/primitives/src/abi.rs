@@ -12,7 +12,7 @@ use alloy_primitives::{keccak256, B256};
 use alloy_sol_types::SolValue;
 
 /// Solidity mirrors of the data model, shared by the leaf encoding and the EIP-712 digest.
-#[allow(missing_docs, unreachable_pub)]
+#[allow(missing_docs, unreachable_pub, clippy::too_many_arguments)]
 pub mod sol {
     alloy_sol_types::sol! {
         /// One attempt, as Solidity sees it.
@@ -85,6 +85,138 @@ pub mod sol {
             bytes32 decisionsRoot;
             bytes32 registryRoot;
             uint32 count;
+        }
+
+        /// A decision, where it is committed, and the router's signature over it.
+        #[derive(Debug, PartialEq, Eq)]
+        struct Inclusion {
+            BatchHeader header;
+            RoutingDecision decision;
+            bytes32[] proof;
+            bytes signature;
+        }
+
+        /// Registry entries with one multiproof (parameter leaf first, then the entries).
+        #[derive(Debug, PartialEq, Eq)]
+        struct RegistryEvidence {
+            RegistryParams params;
+            ProviderEntry[] entries;
+            bytes32[] proof;
+            bool[] proofFlags;
+        }
+
+        /// The settlement contract (contracts/src/interfaces/IRoutingSettlement.sol).
+        #[derive(Debug, PartialEq, Eq)]
+        interface IRoutingSettlement {
+            error ZeroAddress();
+            error NotSequencer(address caller);
+            error BatchOutOfOrder(uint64 expected, uint64 batchId);
+            error PrevHashMismatch(bytes32 expected, bytes32 prevHash);
+            error CountMismatch(uint32 header, uint256 payload);
+            error RootMismatch(bytes32 header, bytes32 payload);
+            error UnknownBatch(bytes32 headerHash);
+            error ChallengeWindowClosed(bytes32 headerHash, uint64 closedAt);
+            error InvalidInclusionProof(bytes32 leaf);
+            error InvalidSignature(address router);
+            error InvalidRegistryProof();
+            error EntriesNotSorted(uint256 index);
+            error NoViolation();
+            error AlreadySlashed(bytes32 offenceKey);
+            error NotSameRequest(bytes32 a, bytes32 b);
+            error NotSameRouter(address a, address b);
+            error SameDecision(bytes32 leaf);
+            error InvalidSlashParams(uint16 slashBps, uint16 rewardBps);
+            error InvalidPayload(uint256 offset);
+
+            event BatchCommitted(uint64 indexed batchId, bytes32 indexed headerHash, bytes32 prevHash, bytes32 decisionsRoot, bytes32 registryRoot, uint32 count);
+            event MisroutingProven(bytes32 indexed headerHash, bytes32 indexed leaf, address indexed router, uint8 offence, uint8 attempt, address challenger, uint256 slashed, uint256 reward);
+            event DuplicateProven(bytes32 indexed requestId, address indexed router, bytes32 leafA, bytes32 leafB, address challenger, uint256 slashed, uint256 reward);
+            event SequencerSet(address indexed previous, address indexed sequencer);
+            event SlashParamsSet(uint16 slashBps, uint16 rewardBps);
+
+            function commitBatch(BatchHeader header, bytes payload) external returns (bytes32 headerHash);
+            function challengeMisrouting(Inclusion inclusion, RegistryEvidence evidence) external returns (uint256 slashed);
+            function challengeDuplicate(Inclusion a, Inclusion b) external returns (uint256 slashed);
+            function setSequencer(address sequencer) external;
+            function setSlashParams(uint16 slashBps, uint16 rewardBps) external;
+            function staking() external view returns (address);
+            function sequencer() external view returns (address);
+            function challengeWindow() external view returns (uint64);
+            function slashBps() external view returns (uint16);
+            function rewardBps() external view returns (uint16);
+            function lastBatchId() external view returns (uint64);
+            function lastHeaderHash() external view returns (bytes32);
+            function batch(bytes32 headerHash) external view returns (uint64 batchId, uint64 committedAt, uint64 l2Block);
+            function isFinal(bytes32 headerHash) external view returns (bool);
+            function misroutingSlashed(bytes32 leaf) external view returns (bool);
+            function duplicateSlashed(address router, bytes32 requestId) external view returns (bool);
+            function decisionDigest(RoutingDecision decision) external view returns (bytes32);
+            function domainSeparator() external view returns (bytes32);
+        }
+
+        /// The staking contract (contracts/src/interfaces/IStaking.sol).
+        #[derive(Debug, PartialEq, Eq)]
+        interface IStaking {
+            error ZeroAddress();
+            error UnstakeDelayNotAboveChallengeWindow(uint64 unstakeDelay, uint64 challengeWindow);
+            error ZeroAmount();
+            error InsufficientActiveStake(uint256 requested, uint256 active);
+            error NothingToWithdraw();
+            error UnstakeNotReady(uint64 readyAt);
+            error NotSettlement(address caller);
+            error RewardTooLarge(uint256 reward, uint256 slashed);
+            error ZeroChallenger();
+            error NotJailed(address router);
+            error StakeLocked(uint64 lockedUntil);
+
+            event Staked(address indexed router, uint256 amount);
+            event UnstakeRequested(address indexed router, uint256 amount, uint256 pending, uint64 readyAt);
+            event Withdrawn(address indexed router, uint256 amount);
+            event Slashed(address indexed router, uint256 slashed, uint256 reward, address indexed challenger);
+            event Jailed(address indexed router);
+            event Unjailed(address indexed router);
+            event MinStakeSet(uint256 oldMinStake, uint256 newMinStake);
+
+            function stake(uint256 amount) external;
+            function stakeWithPermit(uint256 amount, uint256 deadline, uint8 v, bytes32 r, bytes32 s) external;
+            function requestUnstake(uint256 amount) external;
+            function withdraw() external returns (uint256 amount);
+            function slash(address router, uint256 amount, address challenger, uint256 rewardAmount) external returns (uint256 slashed);
+            function recordActivity(address[] routers) external;
+            function setMinStake(uint256 newMinStake) external;
+            function unjail(address router) external;
+            function token() external view returns (address);
+            function settlement() external view returns (address);
+            function treasury() external view returns (address);
+            function minStake() external view returns (uint256);
+            function unstakeDelay() external view returns (uint64);
+            function challengeWindow() external view returns (uint64);
+            function jailed(address router) external view returns (bool);
+            function lastActivityAt(address router) external view returns (uint64);
+            function withdrawableAt(address router) external view returns (uint64);
+            function stakeOf(address router) external view returns (uint256 active, uint256 pending, uint64 readyAt);
+            function totalStaked() external view returns (uint256);
+            function isActive(address router) external view returns (bool);
+        }
+
+        /// The parts of the stake token (an ERC20 with EIP-2612 permits) this project uses.
+        #[derive(Debug, PartialEq, Eq)]
+        interface IStakeToken {
+            event Transfer(address indexed from, address indexed to, uint256 value);
+            event Approval(address indexed owner, address indexed spender, uint256 value);
+
+            function name() external view returns (string);
+            function symbol() external view returns (string);
+            function decimals() external view returns (uint8);
+            function totalSupply() external view returns (uint256);
+            function balanceOf(address account) external view returns (uint256);
+            function allowance(address owner, address spender) external view returns (uint256);
+            function transfer(address to, uint256 value) external returns (bool);
+            function approve(address spender, uint256 value) external returns (bool);
+            function transferFrom(address from, address to, uint256 value) external returns (bool);
+            function permit(address owner, address spender, uint256 value, uint256 deadline, uint8 v, bytes32 r, bytes32 s) external;
+            function nonces(address owner) external view returns (uint256);
+            function DOMAIN_SEPARATOR() external view returns (bytes32);
         }
     }
 }
@@ -259,20 +391,23 @@ impl RouterBudget {
     }
 }
 
+impl From<&BatchHeader> for sol::BatchHeader {
+    fn from(h: &BatchHeader) -> Self {
+        Self {
+            batchId: h.batch_id,
+            prevHash: h.prev_hash,
+            decisionsRoot: h.decisions_root,
+            registryRoot: h.registry_root,
+            count: h.count,
+        }
+    }
+}
+
 impl BatchHeader {
     /// `keccak256(abi.encode(batchId, prevHash, decisionsRoot, registryRoot, count))`: the hash
     /// the next header chains to and challenges name the batch by. The L2 block range is not
     /// part of it (it is known only after posting).
     pub fn hash(&self) -> B256 {
-        keccak256(
-            sol::BatchHeader {
-                batchId: self.batch_id,
-                prevHash: self.prev_hash,
-                decisionsRoot: self.decisions_root,
-                registryRoot: self.registry_root,
-                count: self.count,
-            }
-            .abi_encode(),
-        )
+        keccak256(sol::BatchHeader::from(self).abi_encode())
     }
 }

@@ -2,9 +2,9 @@
 
 use crate::{
     Attempt, BatchHeader, Decision, FallbackTrigger, OutcomeClass, Request, Resolution,
-    MAX_ATTEMPTS,
+    SignedDecision, MAX_ATTEMPTS,
 };
-use alloy_primitives::{Address, B256};
+use alloy_primitives::{Address, Bytes, B256};
 use proptest::prelude::*;
 
 /// Any address.
@@ -92,6 +92,25 @@ pub fn decision() -> impl Strategy<Value = Decision> {
                 router,
             },
         )
+}
+
+/// A syntactically valid 65-byte `r || s || v` signature (not a real one): `v` is 27 or 28 and
+/// the top bit of `s` is clear, so it has an EIP-2098 compact form.
+pub fn signature() -> impl Strategy<Value = Bytes> {
+    (any::<[u8; 32]>(), any::<[u8; 32]>(), any::<bool>()).prop_map(|(r, mut s, parity)| {
+        s[0] &= 0x7f;
+        let mut bytes = Vec::with_capacity(65);
+        bytes.extend_from_slice(&r);
+        bytes.extend_from_slice(&s);
+        bytes.push(if parity { 28 } else { 27 });
+        Bytes::from(bytes)
+    })
+}
+
+/// Any well-formed decision with a [`signature`] (which does not verify).
+pub fn signed_decision() -> impl Strategy<Value = SignedDecision> {
+    (decision(), signature())
+        .prop_map(|(decision, signature)| SignedDecision { decision, signature })
 }
 
 /// Any batch header.

@@ -1,4 +1,4 @@
-//! Routing-decision primitives: the data model of a routing decision and its three encodings.
+//! Routing-decision primitives: the data model of a routing decision and its four encodings.
 //!
 //! - **RLP** ([`rlp`]) is the canonical binary form for the wire and batch payloads; its decoder
 //!   is strict and never panics.
@@ -8,6 +8,7 @@
 //!   `StandardMerkleTree` produces the same leaf.
 //! - **The EIP-712 digest** ([`Decision::signing_hash`]) is what the router signs, bound to a
 //!   chain id and a settlement contract.
+//! - **The batch payload** ([`payload`]) is the compact calldata a sealed batch is committed with.
 //!
 //! ```
 //! use routing_primitives::*;
@@ -49,6 +50,7 @@
 //! None. Recovery always uses the C `libsecp256k1` backend (see [`signing`]).
 
 pub mod abi;
+pub mod payload;
 pub mod rlp;
 pub mod signing;
 mod types;
