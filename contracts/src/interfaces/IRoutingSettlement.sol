@@ -70,6 +70,9 @@ interface IRoutingSettlement {
     error NotSameRouter(address a, address b);
     /// @notice The two inclusions are the same decision.
     error SameDecision(bytes32 leaf);
+    /// @notice The batch payload is malformed at byte `offset` (raised by `BatchPayload`; declared
+    ///         here so that it is part of the contract's ABI).
+    error InvalidPayload(uint256 offset);
     /// @notice Slash basis points must be in 1..=10000 and reward basis points at most `MAX_REWARD_BPS`.
     error InvalidSlashParams(uint16 slashBps, uint16 rewardBps);
 

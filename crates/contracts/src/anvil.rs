@@ -180,6 +180,28 @@ impl RpcClient {
     }
 }
 
+impl RpcClient {
+    /// Waits for the receipt of transaction `hash` (anvil's automine answers
+    /// `eth_sendTransaction` before the block is sealed) and returns it; gives up after `timeout`.
+    pub fn receipt(&self, hash: &Value, timeout: Duration) -> Result<Value, AnvilError> {
+        let start = std::time::Instant::now();
+        let mut pause = Duration::from_millis(1);
+        loop {
+            let receipt = self.call("eth_getTransactionReceipt", json!([hash]))?;
+            if !receipt.is_null() {
+                return Ok(receipt);
+            }
+            if start.elapsed() > timeout {
+                return Err(AnvilError::Transport(format!(
+                    "no receipt for {hash} after {timeout:?}"
+                )));
+            }
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(50));
+        }
+    }
+}
+
 fn dechunk(mut body: &[u8]) -> Result<Vec<u8>, AnvilError> {
     let bad = || AnvilError::Transport("bad chunked body".into());
     let mut out = Vec::new();

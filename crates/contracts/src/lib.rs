@@ -7,6 +7,7 @@
 //!   artifacts by running their constructors in [`evm`].
 //! - [`batch`]: a sealed batch (header, payload, Merkle tree) and the settlement calls built from
 //!   it: `commitBatch`, `challengeMisrouting`, `challengeDuplicate`.
+//! - [`gas`]: the L2 gas of staking, commits and challenges, from receipts on anvil.
 //! - [`anvil`]: starts anvil on a free loopback port and talks JSON-RPC to it (tests, the gas
 //!   report).
 //!
@@ -18,4 +19,5 @@ pub mod artifacts;
 pub mod batch;
 pub mod devnet;
 pub mod evm;
+pub mod gas;
 pub mod genesis;
