@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Runs every test of the project: formatting and lints, the Rust workspace (unit, property,
-# OpenZeppelin-vector and simulator tests, doctests), and the Solidity toolchain's Foundry tests.
-# Needs only the Rust toolchain, Node.js/npm and Python; installs the rest itself.
+# Runs every test of the project: formatting and lints (Rust and Solidity), the Solidity build,
+# the Rust workspace (unit, property, OpenZeppelin-vector, simulator, differential-against-the-
+# compiled-contracts, genesis, gas and anvil tests, doctests), and the Foundry tests with the gas
+# snapshot. Needs only the Rust toolchain, Node.js/npm and Python; installs the rest itself
+# (crates through cargo, the pinned Foundry + solc-js + OpenZeppelin into .tools/).
+# With CI=true the Foundry fuzz and invariant tests run the heavier `ci` profile.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,20 +16,29 @@ cargo fmt --all -- --check
 step "rust: clippy (-D warnings)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
-step "rust: tests"
-cargo test --workspace --all-targets --locked
-cargo test --workspace --doc --locked
-
 step "solidity: toolchain (pinned, into .tools/)"
 scripts/install-toolchain.sh --quiet
 
-step "solidity: format and tests"
+step "solidity: format and build"
 (
   cd contracts
   ../.tools/bin/forge fmt --check
+  ../.tools/bin/forge build
+)
+
+step "rust: tests (the contract tests read contracts/out and start anvil from .tools/)"
+cargo test --workspace --all-targets --locked
+cargo test --workspace --doc --locked
+
+step "solidity: tests and gas snapshot"
+(
+  cd contracts
   profile=default
   [ "${CI:-}" = "true" ] && profile=ci
-  FOUNDRY_PROFILE=$profile ../.tools/bin/forge test
+  # Unit tests run once, inside the snapshot check (their gas is deterministic); fuzz and
+  # invariant tests, whose gas depends on the profile's run counts, run outside it.
+  ../.tools/bin/forge snapshot --check --no-match-test 'testFuzz|invariant'
+  FOUNDRY_PROFILE=$profile ../.tools/bin/forge test --match-test 'testFuzz|invariant'
 )
 
 step "all tests passed"

@@ -207,12 +207,7 @@ impl LocalEvm {
         to: Address,
         data: Bytes,
     ) -> Result<Success, EvmError> {
-        let result = self
-            .evm
-            .transact_commit(self.tx(from, TxKind::Call(to), data))
-            .map_err(|e| EvmError::Evm(e.to_string()))?;
-        let (output, logs, gas_used) = Self::outcome(result)?;
-        Ok(Success { output: output.into_data(), logs, gas_used })
+        self.call(from, to, data, true)
     }
 
     /// Runs a call from `from` to `to` and throws its effects away.
@@ -222,11 +217,24 @@ impl LocalEvm {
         to: Address,
         data: Bytes,
     ) -> Result<Success, EvmError> {
-        let result = self
-            .evm
-            .transact(self.tx(from, TxKind::Call(to), data))
-            .map_err(|e| EvmError::Evm(e.to_string()))?;
-        let (output, logs, gas_used) = Self::outcome(result.result)?;
+        self.call(from, to, data, false)
+    }
+
+    fn call(
+        &mut self,
+        from: Address,
+        to: Address,
+        data: Bytes,
+        commit: bool,
+    ) -> Result<Success, EvmError> {
+        let tx = self.tx(from, TxKind::Call(to), data);
+        let result = if commit {
+            self.evm.transact_commit(tx)
+        } else {
+            self.evm.transact(tx).map(|r| r.result)
+        }
+        .map_err(|e| EvmError::Evm(e.to_string()))?;
+        let (output, logs, gas_used) = Self::outcome(result)?;
         Ok(Success { output: output.into_data(), logs, gas_used })
     }
 

@@ -102,7 +102,7 @@ fn case_strategy() -> impl Strategy<Value = (Registry, Vec<(Decision, usize, u32
             .map(|(req, outs, tokens, router, field, pick, value, mask, tamper)| {
                 // The router address is filled in by the caller (it depends on the key).
                 let d = route(&req, &registry, Address::ZERO, tokens, arb::script(outs));
-                let d = if field < 19 { arb::mutate(&d, &registry, field, pick, value) } else { d };
+                let d = arb::mutate(&d, &registry, field, pick, value);
                 (d, router, mask, tamper)
             })
             .collect();
@@ -290,14 +290,9 @@ fn solidity_agrees_with_rust_verdict_by_verdict() {
             let mut evidence = if case.full_evidence {
                 registry.full_evidence()
             } else {
-                let subset: Vec<Address> = registry
-                    .providers()
-                    .iter()
-                    .enumerate()
-                    .filter(|(i, _)| case.evidence_mask & (2 << i) != 0)
-                    .map(|(_, p)| p.provider)
-                    .collect();
-                registry.evidence(&subset).unwrap()
+                registry
+                    .evidence(&arb::providers_by_mask(&registry, case.evidence_mask >> 1))
+                    .unwrap()
             };
             let mut inclusion = batch.inclusion(index).unwrap();
             match case.tamper {

@@ -109,7 +109,7 @@ pub fn outcomes() -> impl Strategy<Value = Vec<(OutcomeClass, u32)>> {
 /// One single-field mutation of a decision: `field` 0 to 18 picks the field (request id, model
 /// class, times, budget, an attempt's provider / tier / outcome / latency, a removed or inserted
 /// attempt, the summary, trigger, resolution, epoch, tokens, router), `pick` and `value` what
-/// changes.
+/// changes; any other `field` leaves the decision as it is.
 pub fn mutate(
     d: &Decision,
     registry: &Registry,
@@ -157,7 +157,20 @@ pub fn mutate(
         15 => m.resolution = Resolution::ALL[(value % 4) as usize],
         16 => m.registry_epoch = value % 3,
         17 => m.budget_tokens = (value % 25_000) as u32,
-        _ => m.router = provider(value as u8),
+        18 => m.router = provider(value as u8),
+        _ => {}
     }
     m
+}
+
+/// The providers of `registry` whose position has its bit set in `mask` (provider `i` by bit
+/// `i`): a random subset for registry evidence.
+pub fn providers_by_mask(registry: &Registry, mask: u32) -> Vec<Address> {
+    registry
+        .providers()
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i < 32 && mask & (1 << i) != 0)
+        .map(|(_, p)| p.provider)
+        .collect()
 }

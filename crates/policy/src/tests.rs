@@ -518,21 +518,6 @@ proptest! {
 
 // ---- the on-chain check's Rust twin ----
 
-/// A decision from `case()`, mutated in one field unless `field` is 19.
-fn maybe_mutated(
-    d: &Decision,
-    registry: &Registry,
-    field: u8,
-    pick: prop::sample::Index,
-    value: u64,
-) -> Decision {
-    if field >= 19 {
-        d.clone()
-    } else {
-        mutate(d, registry, field, pick, value)
-    }
-}
-
 proptest! {
     #![proptest_config(ProptestConfig { cases: 3_000, ..ProptestConfig::default() })]
 
@@ -545,7 +530,7 @@ proptest! {
         pick in any::<prop::sample::Index>(),
         value in any::<u64>(),
     ) {
-        let m = maybe_mutated(&d, &registry, field, pick, value);
+        let m = mutate(&d, &registry, field, pick, value);
         let evidence = registry.full_evidence();
         prop_assert!(evidence.verify(registry.root()));
         let verdict = evidence.check(&m);
@@ -563,15 +548,8 @@ proptest! {
         value in any::<u64>(),
         mask in any::<u32>(),
     ) {
-        let m = maybe_mutated(&d, &registry, field, pick, value);
-        let subset: Vec<Address> = registry
-            .providers()
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| mask & (1 << i) != 0)
-            .map(|(_, p)| p.provider)
-            .collect();
-        let evidence = registry.evidence(&subset).unwrap();
+        let m = mutate(&d, &registry, field, pick, value);
+        let evidence = registry.evidence(&providers_by_mask(&registry, mask)).unwrap();
         prop_assert!(evidence.verify(registry.root()));
         if let Some(verdict) = evidence.check(&m) {
             prop_assert!(!check(&m, &registry).is_empty(), "{:?} convicts a valid decision {:?}", verdict, m);
@@ -588,18 +566,11 @@ fn evidence_reaches_every_offence_and_tampering_breaks_the_proof() {
     for _ in 0..20_000 {
         let ((registry, d), field, pick, value, mask) =
             strategy.new_tree(&mut runner).unwrap().current();
-        let m = maybe_mutated(&d, &registry, field, pick, value);
+        let m = mutate(&d, &registry, field, pick, value);
         let evidence = if mask % 2 == 0 {
             registry.full_evidence()
         } else {
-            let subset: Vec<Address> = registry
-                .providers()
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| mask & (2 << i) != 0)
-                .map(|(_, p)| p.provider)
-                .collect();
-            registry.evidence(&subset).unwrap()
+            registry.evidence(&providers_by_mask(&registry, mask >> 1)).unwrap()
         };
         if let Some(v) = evidence.check(&m) {
             seen.insert(v.offence);
