@@ -37,7 +37,8 @@ step "solidity: tests and gas snapshot"
   [ "${CI:-}" = "true" ] && profile=ci
   # Unit tests run once, inside the snapshot check (their gas is deterministic); fuzz and
   # invariant tests, whose gas depends on the profile's run counts, run outside it.
-  ../.tools/bin/forge snapshot --check --no-match-test 'testFuzz|invariant'
+  # FORGE_SNAPSHOT_CHECK also compares the named snapshots in contracts/snapshots/.
+  FORGE_SNAPSHOT_CHECK=true ../.tools/bin/forge snapshot --check --no-match-test 'testFuzz|invariant'
   FOUNDRY_PROFILE=$profile ../.tools/bin/forge test --match-test 'testFuzz|invariant'
 )
 

@@ -234,9 +234,32 @@ contract RoutingSettlement is IRoutingSettlement, EIP712, Ownable, ReentrancyGua
             if (i > 0 && entries[i].provider <= entries[i - 1].provider) revert EntriesNotSorted(i);
             leaves[i + 1] = RoutingHash.providerLeaf(entries[i]);
         }
-        if (!MerkleProof.multiProofVerifyCalldata(ev.proof, ev.proofFlags, registryRoot, leaves)) {
+        // OpenZeppelin reverts with its own error when the lengths disagree and panics (array
+        // out of bounds) when the flags take more sibling hashes than `proof` holds: refuse any
+        // multiproof of the wrong shape first, so every bad proof is `InvalidRegistryProof`.
+        if (
+            !_wellFormedMultiProof(leaves.length, ev.proof.length, ev.proofFlags)
+                || !MerkleProof.multiProofVerifyCalldata(ev.proof, ev.proofFlags, registryRoot, leaves)
+        ) {
             revert InvalidRegistryProof();
         }
+    }
+
+    /// @dev Whether a multiproof of `leafCount` leaves has the shape OpenZeppelin's
+    ///      `processMultiProof` processes without reverting: `leafCount + proofLength` values,
+    ///      one hashing step per flag, and exactly `proofLength` steps that take a sibling from
+    ///      `proof` (false flags). Then no array is read out of bounds and `proof` is used up.
+    function _wellFormedMultiProof(uint256 leafCount, uint256 proofLength, bool[] calldata flags)
+        internal
+        pure
+        returns (bool)
+    {
+        if (leafCount + proofLength != flags.length + 1) return false;
+        uint256 fromProof;
+        for (uint256 i; i < flags.length; ++i) {
+            if (!flags[i]) ++fromProof;
+        }
+        return fromProof == proofLength;
     }
 
     /// @dev `slashBps` of `router`'s stake, and the caller's reward out of it (none for the

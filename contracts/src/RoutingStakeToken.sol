@@ -18,7 +18,9 @@ contract RoutingStakeToken is ERC20, ERC20Permit {
         ERC20("Routing Stake", "RSTAKE")
         ERC20Permit("Routing Stake")
     {
-        if (holders.length != amounts.length) revert LengthMismatch(holders.length, amounts.length);
+        if (holders.length != amounts.length) {
+            revert LengthMismatch(holders.length, amounts.length);
+        }
         for (uint256 i; i < holders.length; ++i) {
             _mint(holders[i], amounts[i]);
         }

@@ -356,6 +356,139 @@ contract StakingTest is StakingBase {
         vm.stopPrank();
     }
 
+    // ---------------------------------------------------------------- recordActivity and the lock
+
+    /// @dev Records `who` as routing in a batch committed now (as the settlement).
+    function _recordActivity(address who) internal {
+        address[] memory rs = new address[](1);
+        rs[0] = who;
+        vm.prank(settlement);
+        staking.recordActivity(rs);
+    }
+
+    function test_recordActivity_notSettlement_reverts() public {
+        address[] memory rs = new address[](1);
+        rs[0] = router;
+        vm.prank(router);
+        vm.expectRevert(abi.encodeWithSelector(IStaking.NotSettlement.selector, router));
+        staking.recordActivity(rs);
+        vm.prank(owner);
+        vm.expectRevert(abi.encodeWithSelector(IStaking.NotSettlement.selector, owner));
+        staking.recordActivity(rs);
+        assertEq(staking.lastActivityAt(router), 0);
+    }
+
+    function test_recordActivity_setsLastActivityAt_succeeds() public {
+        address other = makeAddr("other");
+        address[] memory rs = new address[](3);
+        (rs[0], rs[1], rs[2]) = (router, other, router);
+        assertEq(staking.lastActivityAt(router), 0);
+        vm.prank(settlement);
+        staking.recordActivity(rs);
+        uint256 t0 = vm.getBlockTimestamp();
+        assertEq(staking.lastActivityAt(router), t0);
+        assertEq(staking.lastActivityAt(other), t0);
+        assertEq(staking.lastActivityAt(challenger), 0);
+
+        // A later batch moves it forward, for the routers it names only.
+        skip(2 hours);
+        _recordActivity(router);
+        assertEq(staking.lastActivityAt(router), t0 + 2 hours);
+        assertEq(staking.lastActivityAt(other), t0);
+    }
+
+    function test_recordActivity_emptyList_succeeds() public {
+        vm.prank(settlement);
+        staking.recordActivity(new address[](0));
+        assertEq(staking.lastActivityAt(router), 0);
+    }
+
+    function test_withdraw_whileLocked_reverts() public {
+        _stakeAndRequest(router, 150e18, 60e18);
+        (,, uint64 readyAt) = staking.stakeOf(router);
+        // A batch naming the router is committed an hour before its unstake is ready.
+        vm.warp(readyAt - 1 hours);
+        _recordActivity(router);
+        uint64 lockedUntil = readyAt - 1 hours + CHALLENGE_WINDOW;
+
+        vm.warp(readyAt);
+        vm.prank(router);
+        vm.expectRevert(abi.encodeWithSelector(IStaking.StakeLocked.selector, lockedUntil));
+        staking.withdraw();
+        vm.warp(lockedUntil - 1);
+        vm.prank(router);
+        vm.expectRevert(abi.encodeWithSelector(IStaking.StakeLocked.selector, lockedUntil));
+        staking.withdraw();
+    }
+
+    function test_withdraw_afterLockExpires_succeeds() public {
+        _stakeAndRequest(router, 150e18, 60e18);
+        (,, uint64 readyAt) = staking.stakeOf(router);
+        vm.warp(readyAt - 1 hours);
+        _recordActivity(router);
+        uint64 lockedUntil = readyAt - 1 hours + CHALLENGE_WINDOW;
+
+        vm.warp(lockedUntil);
+        vm.expectEmit(address(staking));
+        emit IStaking.Withdrawn(router, 60e18);
+        vm.prank(router);
+        assertEq(staking.withdraw(), 60e18);
+        assertEq(token.balanceOf(router), 60e18);
+    }
+
+    function test_withdraw_lockEndedBeforeReadyAt_reverts() public {
+        // Activity when unstaking: the lock ends long before readyAt, which still applies.
+        _stakeAndRequest(router, 150e18, 60e18);
+        _recordActivity(router);
+        (,, uint64 readyAt) = staking.stakeOf(router);
+        skip(CHALLENGE_WINDOW);
+        vm.prank(router);
+        vm.expectRevert(abi.encodeWithSelector(IStaking.UnstakeNotReady.selector, readyAt));
+        staking.withdraw();
+    }
+
+    function test_withdraw_otherRouterActivityDoesNotLock_succeeds() public {
+        _stakeAndRequest(router, 150e18, 60e18);
+        (,, uint64 readyAt) = staking.stakeOf(router);
+        vm.warp(readyAt);
+        _recordActivity(makeAddr("other"));
+        vm.prank(router);
+        assertEq(staking.withdraw(), 60e18);
+    }
+
+    function test_withdrawableAt_nothingPending_succeeds() public {
+        assertEq(staking.withdrawableAt(router), 0);
+        _stake(router, 150e18);
+        _recordActivity(router);
+        assertEq(staking.withdrawableAt(router), 0, "only pending stake is withdrawable");
+    }
+
+    function test_withdrawableAt_readyAtOrLock_succeeds() public {
+        _stakeAndRequest(router, 150e18, 60e18);
+        (,, uint64 readyAt) = staking.stakeOf(router);
+        assertEq(staking.withdrawableAt(router), readyAt, "no activity: readyAt");
+        _recordActivity(router);
+        assertEq(staking.withdrawableAt(router), readyAt, "a lock that ends first: readyAt");
+
+        vm.warp(readyAt - 1);
+        _recordActivity(router);
+        uint64 lockedUntil = readyAt - 1 + CHALLENGE_WINDOW;
+        assertEq(staking.withdrawableAt(router), lockedUntil, "a later lock: its end");
+
+        vm.warp(lockedUntil);
+        vm.prank(router);
+        staking.withdraw();
+        assertEq(staking.withdrawableAt(router), 0, "withdrawn");
+    }
+
+    function test_withdrawableAt_pendingSlashedAway_succeeds() public {
+        _stakeAndRequest(router, 150e18, 150e18);
+        _recordActivity(router);
+        vm.prank(settlement);
+        staking.slash(router, 150e18, challenger, 0);
+        assertEq(staking.withdrawableAt(router), 0);
+    }
+
     // ---------------------------------------------------------------- slash
 
     function test_slash_notSettlement_reverts() public {
@@ -587,6 +720,36 @@ contract StakingTest is StakingBase {
         assertEq(token.balanceOf(address(staking)), staking.totalStaked());
     }
 
+    /// `withdraw` succeeds exactly from `withdrawableAt`: the later of `readyAt` and the end of
+    /// the challenge window of the router's last batch.
+    function testFuzz_withdraw_respectsLock(uint256 activityAfter, uint256 wait) public {
+        _stakeAndRequest(router, 150e18, 60e18);
+        uint256 t0 = vm.getBlockTimestamp();
+        activityAfter = bound(activityAfter, 0, 2 * uint256(UNSTAKE_DELAY));
+        vm.warp(t0 + activityAfter);
+        _recordActivity(router);
+        uint64 withdrawable = staking.withdrawableAt(router);
+        uint256 readyAt = t0 + UNSTAKE_DELAY;
+        uint256 lockedUntil = t0 + activityAfter + CHALLENGE_WINDOW;
+        assertEq(withdrawable, readyAt > lockedUntil ? readyAt : lockedUntil);
+
+        wait = bound(wait, 0, 3 * uint256(UNSTAKE_DELAY));
+        vm.warp(t0 + activityAfter + wait);
+        vm.prank(router);
+        if (vm.getBlockTimestamp() < readyAt) {
+            // forge-lint: disable-next-line(unsafe-typecast)
+            vm.expectRevert(abi.encodeWithSelector(IStaking.UnstakeNotReady.selector, uint64(readyAt)));
+            staking.withdraw();
+        } else if (vm.getBlockTimestamp() < lockedUntil) {
+            // forge-lint: disable-next-line(unsafe-typecast)
+            vm.expectRevert(abi.encodeWithSelector(IStaking.StakeLocked.selector, uint64(lockedUntil)));
+            staking.withdraw();
+        } else {
+            assertGe(vm.getBlockTimestamp(), withdrawable);
+            assertEq(staking.withdraw(), 60e18);
+        }
+    }
+
     function testFuzz_slash_amounts(uint256 activeAmount, uint256 pendingAmount, uint256 amount, uint256 reward)
         public
     {
@@ -671,6 +834,21 @@ contract StakingInvariantTest is StakingBase {
         assertFalse(handler.ghostEarlyWithdrawal());
     }
 
+    function invariant_noWithdrawalWhileLocked() public view {
+        assertFalse(handler.ghostWithdrawalWhileLocked());
+    }
+
+    function invariant_withdrawableAtIsLaterOfReadyAtAndLock() public view {
+        for (uint256 i = 0; i < handler.actorCount(); i++) {
+            address actor = handler.actors(i);
+            (, uint256 pending, uint64 readyAt) = staking.stakeOf(actor);
+            uint64 lockedUntil = handler.ghostLastActivity(actor) + CHALLENGE_WINDOW;
+            uint64 expected = pending == 0 ? 0 : (readyAt > lockedUntil ? readyAt : lockedUntil);
+            assertEq(staking.withdrawableAt(actor), expected);
+            assertEq(staking.lastActivityAt(actor), handler.ghostLastActivity(actor));
+        }
+    }
+
     /// The handler reaches every path the invariants are about (a fixed sequence, not fuzzed).
     function test_handler_reachesWithdrawAndSlash_succeeds() public {
         handler.stake(0, 500e18);
@@ -680,6 +858,12 @@ contract StakingInvariantTest is StakingBase {
         assertEq(handler.withdrawCalls(), 0);
         handler.warp(3 days);
         handler.warp(3 days);
+        handler.warp(1 days - 1 hours);
+        handler.recordActivity(0); // a batch names it an hour before readyAt
+        handler.warp(1 hours);
+        handler.withdraw(0); // ready, but locked: caught, not counted
+        assertEq(handler.withdrawCalls(), 0);
+        assertEq(handler.lockedWithdrawCalls(), 1);
         handler.warp(1 days);
         handler.withdraw(0);
         assertEq(handler.withdrawCalls(), 1);

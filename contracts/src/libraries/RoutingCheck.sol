@@ -87,9 +87,8 @@ library RoutingCheck {
             // forge-lint: disable-next-line(unsafe-typecast)
             if (code != NONE) return (code, uint8(c.k));
             if (a.tier == p.fallbackTier) {
-                expectedTrigger = c.gate != TRIGGER_NONE
-                    ? c.gate
-                    : (c.k == 0 ? TRIGGER_NO_PRIMARY : TRIGGER_TIERS_EXHAUSTED);
+                expectedTrigger =
+                    c.gate != TRIGGER_NONE ? c.gate : (c.k == 0 ? TRIGGER_NO_PRIMARY : TRIGGER_TIERS_EXHAUSTED);
             }
             // Rust saturates at 2^64 - 1; 256-bit sums compare the same against 64-bit times.
             c.start += a.latencyMs;
@@ -167,11 +166,12 @@ library RoutingCheck {
     }
 
     /// @dev The rules for how the decision ends, after its last attempt.
-    function _checkEnd(RoutingDecision memory d, RegistryParams memory p, ProviderEntry[] memory entries, Cursor memory c)
-        private
-        pure
-        returns (uint8)
-    {
+    function _checkEnd(
+        RoutingDecision memory d,
+        RegistryParams memory p,
+        ProviderEntry[] memory entries,
+        Cursor memory c
+    ) private pure returns (uint8) {
         uint256 n = d.attempts.length;
         uint8 done = RESOLUTION_OPEN;
         if (n > 0) {
@@ -212,11 +212,13 @@ library RoutingCheck {
     }
 
     /// @dev Whether `e` may take attempt `k` starting at `start`.
-    function _eligible(RoutingDecision memory d, RegistryParams memory p, ProviderEntry memory e, uint256 k, uint256 start)
-        private
-        pure
-        returns (bool)
-    {
+    function _eligible(
+        RoutingDecision memory d,
+        RegistryParams memory p,
+        ProviderEntry memory e,
+        uint256 k,
+        uint256 start
+    ) private pure returns (bool) {
         return e.modelClass == d.modelClass && e.tier <= p.fallbackTier && !_tried(d, e.provider, k)
             && e.cooldownUntilMs <= start && (k == 0 || e.reliabilityPpm >= p.reliabilityFloorPpm);
     }

@@ -6,11 +6,13 @@ import {StdCheats} from "forge-std/StdCheats.sol";
 import {StdUtils} from "forge-std/StdUtils.sol";
 
 import {Staking} from "../../src/Staking.sol";
+import {IStaking} from "../../src/interfaces/IStaking.sol";
 import {MockStakeToken} from "./MockStakeToken.sol";
 
 /// @notice Drives `Staking` for the invariant test: several router actors stake, request
-///         unstakes, withdraw and get slashed by the settlement, while time moves forward.
-///         Ghost variables track what went in and out.
+///         unstakes, withdraw, get named in committed batches (`recordActivity`) and get slashed
+///         by the settlement, while time moves forward. Ghost variables track what went in and
+///         out, and when each router was last named in a batch.
 contract StakingHandler is CommonBase, StdCheats, StdUtils {
     Staking public immutable staking;
     MockStakeToken public immutable token;
@@ -25,8 +27,14 @@ contract StakingHandler is CommonBase, StdCheats, StdUtils {
     uint256 public ghostRewards;
     /// Set if a `withdraw` ever succeeded before the router's `readyAt` (or paid other than the pending amount).
     bool public ghostEarlyWithdrawal;
+    /// Set if a `withdraw` ever succeeded while a batch naming the router was challengeable.
+    bool public ghostWithdrawalWhileLocked;
+    /// When the settlement last recorded each router in a batch.
+    mapping(address router => uint64) public ghostLastActivity;
     uint256 public withdrawCalls;
+    uint256 public lockedWithdrawCalls;
     uint256 public slashCalls;
+    uint256 public activityCalls;
 
     constructor(Staking staking_, MockStakeToken token_, address settlement_, address challenger_) {
         staking = staking_;
@@ -77,9 +85,29 @@ contract StakingHandler is CommonBase, StdCheats, StdUtils {
             // forge-lint: disable-next-line(block-timestamp)
             if (block.timestamp < readyAt) ghostEarlyWithdrawal = true;
             if (token.balanceOf(actor) - before != amount || amount != pending) ghostEarlyWithdrawal = true;
+            // forge-lint: disable-next-line(block-timestamp)
+            if (block.timestamp < ghostLastActivity[actor] + staking.challengeWindow()) {
+                ghostWithdrawalWhileLocked = true;
+            }
             ghostWithdrawn += amount;
             withdrawCalls++;
-        } catch {}
+        } catch (bytes memory reason) {
+            // forge-lint: disable-next-line(unsafe-typecast)
+            if (bytes4(reason) == IStaking.StakeLocked.selector) lockedWithdrawCalls++;
+        }
+    }
+
+    /// The settlement records a batch naming one router (or two) now.
+    function recordActivity(uint256 actorSeed) external {
+        address[] memory rs = new address[](actorSeed % 3 == 0 ? 2 : 1);
+        rs[0] = _actor(actorSeed);
+        if (rs.length == 2) rs[1] = _actor(actorSeed / 3 + 1);
+        vm.prank(settlement);
+        staking.recordActivity(rs);
+        for (uint256 i; i < rs.length; ++i) {
+            ghostLastActivity[rs[i]] = uint64(block.timestamp);
+        }
+        activityCalls++;
     }
 
     function slash(uint256 actorSeed, uint256 amount, uint256 rewardBps) external {

@@ -302,6 +302,11 @@ fn solidity_agrees_with_rust_verdict_by_verdict() {
                     None => evidence.params.tokenRatio ^= 1,
                 },
                 9 if evidence.entries.len() >= 2 => evidence.entries.swap(0, 1),
+                // Multiproofs of the wrong shape: one flag too many, or a sibling missing.
+                10 => evidence.proof_flags.push(false),
+                11 if !evidence.proof.is_empty() => {
+                    evidence.proof.pop();
+                }
                 _ => {}
             }
             let expected = predict(&batch, index, &inclusion.proof, &evidence);
