@@ -25,10 +25,14 @@ import {BatchHeader, ProviderEntry, RoutingDecision, RoutingHash} from "./librar
 /// - **Window.** A batch can be challenged for `staking.challengeWindow()` seconds after its
 ///   commit and is final after. The staking contract's unstake delay is longer, and it keeps the
 ///   stake of every router in a batch locked until the batch's window closes.
+/// - **Registries.** Batch `n`'s header commits the root of registry epoch `n`. Decisions record
+///   attempts made over seconds, so a decision is routed against the registry current when it
+///   started, usually a few batches older than the batch it lands in: its `registryEpoch` may be
+///   any epoch up to its batch's (the node bounds how old). The root of every epoch is kept.
 /// - **Challenges.** A misrouting challenge proves a decision's inclusion (OpenZeppelin
 ///   `MerkleProof`), the router's EIP-712 signature (bound to this chain and contract), and
-///   registry entries (one multiproof against the batch's registry root), then re-runs the policy
-///   on that one decision (`RoutingCheck`). A duplicate challenge proves two different decisions
+///   registry entries (one multiproof against the root of the decision's own epoch), then re-runs
+///   the policy on that one decision (`RoutingCheck`). A duplicate challenge proves two different decisions
 ///   of one router for one request id. A proven offence slashes `slashBps` of the router's stake;
 ///   the challenger gets `rewardBps` of that (at most half, so always strictly less than the
 ///   slash, and nothing when the router challenges itself), the treasury the rest. Offences are
@@ -59,6 +63,9 @@ contract RoutingSettlement is IRoutingSettlement, EIP712, Ownable, ReentrancyGua
     bytes32 public lastHeaderHash;
     /// @inheritdoc IRoutingSettlement
     mapping(bytes32 leaf => bool) public misroutingSlashed;
+
+    /// @inheritdoc IRoutingSettlement
+    mapping(uint64 batchId => bytes32) public registryRoot;
 
     mapping(bytes32 headerHash => BatchRecord) internal _batches;
     mapping(bytes32 key => bool) internal _duplicateSlashed;
@@ -95,6 +102,7 @@ contract RoutingSettlement is IRoutingSettlement, EIP712, Ownable, ReentrancyGua
         headerHash = RoutingHash.headerHash(header);
         _batches[headerHash] =
             BatchRecord({batchId: header.batchId, committedAt: uint64(block.timestamp), l2Block: uint64(block.number)});
+        registryRoot[header.batchId] = header.registryRoot;
         lastBatchId = header.batchId;
         lastHeaderHash = headerHash;
         emit BatchCommitted(
@@ -116,10 +124,22 @@ contract RoutingSettlement is IRoutingSettlement, EIP712, Ownable, ReentrancyGua
         // forge-lint: disable-next-line(block-timestamp)
         if (block.timestamp >= closesAt) revert ChallengeWindowClosed(headerHash, closesAt);
         if (misroutingSlashed[leaf]) revert AlreadySlashed(leaf);
-        _verifyEvidence(inclusion.header.registryRoot, evidence);
 
-        (uint8 offence, uint8 attempt) = RoutingCheck.check(d, evidence.params, evidence.entries);
-        if (offence == RoutingCheck.NONE) revert NoViolation();
+        uint8 offence;
+        uint8 attempt;
+        if (d.registryEpoch > inclusion.header.batchId) {
+            // Routed against a registry that did not exist when its batch was sealed.
+            offence = RoutingCheck.WRONG_REGISTRY_EPOCH;
+        } else {
+            bytes32 root = registryRoot[d.registryEpoch];
+            if (root == bytes32(0)) revert UnknownRegistryEpoch(d.registryEpoch);
+            _verifyEvidence(root, evidence);
+            if (evidence.params.epoch != d.registryEpoch) {
+                revert RegistryEpochMismatch(d.registryEpoch, evidence.params.epoch);
+            }
+            (offence, attempt) = RoutingCheck.check(d, evidence.params, evidence.entries);
+            if (offence == RoutingCheck.NONE) revert NoViolation();
+        }
 
         misroutingSlashed[leaf] = true;
         uint256 reward;

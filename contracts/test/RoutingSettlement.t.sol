@@ -1036,6 +1036,73 @@ contract RoutingSettlementTest is SettlementBase {
         settlement.challengeMisrouting(inc, _paramsOnly(2));
     }
 
+    /// @dev A lazy fallback (straight to the fallback tier) routed against registry `epoch`.
+    function _lazy(uint64 epoch, bytes32 id, address router) internal pure returns (RoutingDecision memory d) {
+        d = _honest(epoch, id, RoutingFixture.CLASS_CHAT, router, _o());
+        d.attempts[0] = _attempt(RoutingFixture.addr("chat-fb1"), RoutingFixture.FALLBACK_TIER, SUCCESS, 900);
+        d.trigger = RoutingPolicy.TRIGGER_NO_PRIMARY;
+        _fixSummary(d);
+    }
+
+    function test_challengeMisrouting_decisionOfEarlierEpoch_succeeds() public {
+        // Routed against registry 1 while batch 1 was open, sequenced in batch 2.
+        _commit(_ds(_honestChat(keccak256("first"), routers[1], _o())));
+        Inclusion memory inc = _commitOne(_lazy(1, keccak256("slow"), routers[0]));
+        assertEq(inc.header.batchId, 2);
+        address[] memory wanted = _addrs(RoutingFixture.addr("chat-fb1"), RoutingFixture.addr("chat-c"));
+        // Evidence of the batch's own registry is not the registry the decision names.
+        vm.expectRevert(IRoutingSettlement.InvalidRegistryProof.selector);
+        settlement.challengeMisrouting(inc, _evidence(2, wanted));
+        _challengeAndCheck(inc, _evidence(1, wanted), challenger, RoutingCheck.UNJUSTIFIED_FALLBACK, 0);
+    }
+
+    function test_challengeMisrouting_honestDecisionOfEarlierEpoch_reverts() public {
+        _commit(_ds(_honestChat(keccak256("first"), routers[1], _o())));
+        Inclusion memory inc = _commitOne(_honest(1, keccak256("slow"), RoutingFixture.CLASS_CHAT, routers[0], _o()));
+        assertEq(inc.header.batchId, 2);
+        vm.expectRevert(IRoutingSettlement.NoViolation.selector);
+        settlement.challengeMisrouting(inc, _fullEvidence(1));
+    }
+
+    function test_challengeMisrouting_futureEpoch_succeeds() public {
+        // Batch 1 cannot hold a decision routed against registry 5: proven without evidence.
+        RoutingDecision memory d = _honestChat(keccak256("future"), routers[2], _o());
+        d.registryEpoch = 5;
+        Inclusion memory inc = _commitOne(d);
+        _challengeAndCheck(inc, _paramsOnly(1), challenger, RoutingCheck.WRONG_REGISTRY_EPOCH, 0);
+    }
+
+    function test_challengeMisrouting_unknownRegistryEpoch_reverts() public {
+        RoutingDecision memory d = _honestChat(keccak256("epoch zero"), routers[2], _o());
+        d.registryEpoch = 0;
+        Inclusion memory inc = _commitOne(d);
+        vm.expectRevert(abi.encodeWithSelector(IRoutingSettlement.UnknownRegistryEpoch.selector, uint64(0)));
+        settlement.challengeMisrouting(inc, _paramsOnly(1));
+    }
+
+    function test_challengeMisrouting_registryEpochMismatch_reverts() public {
+        // A sequencer commits batch 1 with a registry whose parameter record says epoch 7: the
+        // decision's check must not run against another epoch's parameters.
+        RoutingDecision[] memory ds = _ds(_lazy(1, keccak256("mismatch"), routers[0]));
+        BatchHeader memory h = _nextHeader(ds);
+        h.registryRoot = _registryRoot(7);
+        bytes memory payload = _payload(h, ds);
+        vm.prank(sequencer);
+        settlement.commitBatch(h, payload);
+        Inclusion memory inc = _inclusion(h, ds, 0);
+        vm.expectRevert(abi.encodeWithSelector(IRoutingSettlement.RegistryEpochMismatch.selector, uint64(1), uint64(7)));
+        settlement.challengeMisrouting(inc, _fullEvidence(7));
+    }
+
+    function test_registryRoot_keptPerBatch_succeeds() public {
+        assertEq(settlement.registryRoot(1), bytes32(0));
+        _commit(_ds(_honestChat(keccak256("a"), routers[0], _o())));
+        _commit(_ds(_honestChat(keccak256("b"), routers[0], _o())));
+        assertEq(settlement.registryRoot(1), _registryRoot(1));
+        assertEq(settlement.registryRoot(2), _registryRoot(2));
+        assertEq(settlement.registryRoot(3), bytes32(0));
+    }
+
     function test_challengeMisrouting_entriesNotSorted_reverts() public {
         Inclusion memory inc = _commitOne(_attemptAfterServed(keccak256("x"), routers[0]));
         RegistryEvidence memory ev = _evidence(1, _addrs(RoutingFixture.addr("chat-a"), RoutingFixture.addr("chat-b")));

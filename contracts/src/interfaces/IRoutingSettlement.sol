@@ -16,8 +16,9 @@ struct Inclusion {
     bytes signature;
 }
 
-/// @notice Registry entries, proven against a batch's registry root by one multiproof whose
-///         leaves are the parameter leaf followed by the entries' leaves (ascending by provider).
+/// @notice Registry entries, proven against the registry root of the decision's epoch by one
+///         multiproof whose leaves are the parameter leaf followed by the entries' leaves
+///         (ascending by provider).
 struct RegistryEvidence {
     /// The registry's parameter record (epoch, provider count, policy parameters).
     RegistryParams params;
@@ -56,8 +57,14 @@ interface IRoutingSettlement {
     error InvalidInclusionProof(bytes32 leaf);
     /// @notice The signature does not recover to the decision's router.
     error InvalidSignature(address router);
-    /// @notice The registry multiproof does not prove the evidence under the batch's registry root.
+    /// @notice The registry multiproof does not prove the evidence under the registry root of the
+    ///         decision's epoch.
     error InvalidRegistryProof();
+    /// @notice No committed batch was routed against registry `epoch` (the registry a challenge
+    ///         must prove entries of).
+    error UnknownRegistryEpoch(uint64 epoch);
+    /// @notice The evidence's parameter record is for another epoch than the decision's.
+    error RegistryEpochMismatch(uint64 decisionEpoch, uint64 evidenceEpoch);
     /// @notice Evidence entries are not strictly ascending by provider at `index`.
     error EntriesNotSorted(uint256 index);
     /// @notice The evidence proves no rule broken.
@@ -131,8 +138,12 @@ interface IRoutingSettlement {
 
     /// @notice Proves that a committed decision breaks the routing policy and slashes its router.
     /// @dev Checks the batch (by header hash, within its challenge window), the decision's
-    ///      inclusion, the router's EIP-712 signature and the registry evidence, then runs the
-    ///      on-chain `check`. Slashes `slashBps` of the router's stake; the caller gets
+    ///      inclusion and the router's EIP-712 signature. A decision naming a registry epoch newer
+    ///      than its batch is proven wrong at once (`WrongRegistryEpoch`, no evidence needed).
+    ///      Otherwise the evidence must be of the decision's own epoch, proven against the
+    ///      registry root committed with batch `decision.registryEpoch` (decisions take seconds to
+    ///      complete, so they are routed against a registry a few batches older than the one they
+    ///      land in); then the on-chain `check` runs. Slashes `slashBps` of the router's stake; the caller gets
     ///      `rewardBps` of that (nothing when the caller is the router), the rest goes to the
     ///      treasury. An offence is keyed on the decision's leaf and slashed at most once.
     /// @param inclusion The decision, its batch header, Merkle proof and signature.
@@ -186,6 +197,10 @@ interface IRoutingSettlement {
     /// @return committedAt When it was committed (0 if unknown).
     /// @return l2Block The L2 block it was committed in (0 if unknown).
     function batch(bytes32 headerHash) external view returns (uint64 batchId, uint64 committedAt, uint64 l2Block);
+
+    /// @notice The registry root committed with batch `batchId`: the root of registry epoch
+    ///         `batchId` (zero if not committed).
+    function registryRoot(uint64 batchId) external view returns (bytes32);
 
     /// @notice Whether batch `headerHash` is committed and past its challenge window.
     function isFinal(bytes32 headerHash) external view returns (bool);

@@ -8,6 +8,8 @@
 //! - [`batch`]: a sealed batch (header, payload, Merkle tree) and the settlement calls built from
 //!   it: `commitBatch`, `challengeMisrouting`, `challengeDuplicate`.
 //! - [`gas`]: the L2 gas of staking, commits and challenges, from receipts on anvil.
+//! - [`challenge`]: what a misrouting challenge will prove or why it will be refused, computed
+//!   in Rust before paying for the transaction.
 //! - [`anvil`]: starts anvil on a free loopback port and talks JSON-RPC to it (tests, the gas
 //!   report).
 //!
@@ -17,6 +19,7 @@
 pub mod anvil;
 pub mod artifacts;
 pub mod batch;
+pub mod challenge;
 pub mod devnet;
 pub mod evm;
 pub mod gas;

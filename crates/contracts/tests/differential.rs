@@ -1,25 +1,28 @@
 //! Differential test: the compiled Solidity against the Rust crates, verdict by verdict.
 //!
-//! The genesis deployment (token, staking, settlement) runs in an in-process EVM. Random
-//! registries and decisions (routed by the policy, then half of them mutated in one field, some
-//! signed by the wrong key, some with tampered proofs) are sealed into batches, committed with
-//! `commitBatch` (the contract decodes the compact payload and recomputes every leaf and the
-//! root) and each decision is challenged with `challengeMisrouting` on a throwaway copy of the
+//! The genesis deployment (token, staking, settlement) runs in an in-process EVM. Every batch has
+//! its own random registry (epoch = batch id); decisions are routed by the policy against the
+//! registry of their batch or of up to three batches before (as decisions that took a while), a
+//! few claim a future epoch, half of them are mutated in one field, some are signed by the wrong
+//! key, some challenged with tampered proofs or evidence. They are sealed into batches, committed
+//! with `commitBatch` (the contract decodes the compact payload and recomputes every leaf and the
+//! root), and each decision is challenged with `challengeMisrouting` on a throwaway copy of the
 //! state. Every outcome must be what the Rust side predicts:
 //!
 //! - the payload decoder, leaf hashing and Merkle root: a commit succeeds exactly when Rust's
 //!   root and count match, and a corrupted payload fails (or succeeds) exactly as Rust's decoder
 //!   and root say;
 //! - the EIP-712 digest: `decisionDigest` equals Rust's signing hash for every decision;
-//! - inclusion proofs, signatures and registry multiproofs: rejected exactly when Rust rejects
-//!   them;
+//! - inclusion proofs, signatures, registry epochs and registry multiproofs: rejected exactly when
+//!   Rust rejects them;
 //! - the on-chain check: the proven offence and attempt equal `check_evidence`'s verdict, or the
-//!   contract says `NoViolation` exactly when Rust finds nothing.
+//!   contract says `NoViolation` exactly when Rust finds nothing
+//!   (`routing_contracts::challenge::expected_misrouting_outcome` is the Rust model).
 
-use alloy_primitives::{keccak256, Address, Bytes, B256, U256};
+use alloy_primitives::{keccak256, Bytes, B256, U256};
 use alloy_signer::SignerSync;
 use alloy_signer_local::PrivateKeySigner;
-use alloy_sol_types::{SolEvent, SolInterface};
+use alloy_sol_types::{SolCall, SolEvent, SolInterface};
 use proptest::{
     prelude::*,
     strategy::{Strategy, ValueTree},
@@ -28,28 +31,28 @@ use proptest::{
 use routing_contracts::{
     artifacts::{default_out_dir, Contracts},
     batch::{misrouting_call, SealedBatch},
+    challenge::{expected_misrouting_outcome, MisroutingChallenge, MisroutingOutcome, Rejection},
     devnet::{self, Params},
-    evm::{EvmError, LocalEvm},
+    evm::{EvmError, LocalEvm, Success},
     genesis::Deployment,
 };
-use routing_policy::{arb, check_evidence, route, Offence, Registry};
+use routing_policy::{arb, route, Offence, Registry, Verdict};
 use routing_primitives::{
     abi::sol::{IRoutingSettlement, IStakeToken, IStaking, RoutingDecision},
-    domain, payload, Decision, SignedDecision,
+    domain, payload, Decision, OutcomeClass, Request, SignedDecision,
 };
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Batches of `PER_BATCH` decisions, each batch with its own random registry.
 const BATCHES: usize = 2_000;
 const PER_BATCH: usize = 5;
 const ROUTERS: usize = 4;
 
-/// What a challenge of one decision ends in.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum Outcome {
-    Proven { offence: u8, attempt: u8 },
-    Rejected(&'static str),
-}
+/// One decision's random inputs: request, outcomes, starting tokens, router, mutation (field,
+/// pick, value), evidence mask, tampering, and how many batches old its registry is (4: it claims
+/// a future epoch).
+type Raw =
+    (Request, Vec<(OutcomeClass, u32)>, u32, usize, u8, prop::sample::Index, u64, u32, u8, u8);
 
 struct Case {
     signed: SignedDecision,
@@ -84,7 +87,7 @@ fn sign(d: Decision, key: &PrivateKeySigner) -> SignedDecision {
     SignedDecision { decision: d, signature: Bytes::from(sig.as_bytes().to_vec()) }
 }
 
-fn case_strategy() -> impl Strategy<Value = (Registry, Vec<(Decision, usize, u32, u8)>)> {
+fn case_strategy() -> impl Strategy<Value = (Registry, Vec<Raw>)> {
     let one = (
         arb::routable_request(),
         arb::outcomes(),
@@ -95,49 +98,17 @@ fn case_strategy() -> impl Strategy<Value = (Registry, Vec<(Decision, usize, u32
         any::<u64>(),
         any::<u32>(),
         0u8..100,
+        prop_oneof![12 => 0u8..4, 1 => Just(4u8)],
     );
-    (arb::registry(), prop::collection::vec(one, PER_BATCH)).prop_map(|(registry, items)| {
-        let decisions = items
-            .into_iter()
-            .map(|(req, outs, tokens, router, field, pick, value, mask, tamper)| {
-                // The router address is filled in by the caller (it depends on the key).
-                let d = route(&req, &registry, Address::ZERO, tokens, arb::script(outs));
-                let d = arb::mutate(&d, &registry, field, pick, value);
-                (d, router, mask, tamper)
-            })
-            .collect();
-        (registry, decisions)
-    })
+    (arb::registry(), prop::collection::vec(one, PER_BATCH))
 }
 
-/// What Rust predicts `challengeMisrouting` does, in the contract's order of checks.
-fn predict(
-    batch: &SealedBatch,
-    index: usize,
-    proof: &[B256],
-    evidence: &routing_policy::Evidence,
-) -> Outcome {
-    let signed = &batch.decisions[index];
-    let leaf = signed.decision.leaf_hash();
-    if !routing_merkle::verify(proof, batch.header.decisions_root, leaf) {
-        return Outcome::Rejected("InvalidInclusionProof");
-    }
-    if signed.verify(&domain(devnet::CHAIN_ID, devnet::SETTLEMENT)).is_err() {
-        return Outcome::Rejected("InvalidSignature");
-    }
-    if evidence.entries.windows(2).any(|w| w[0].provider >= w[1].provider) {
-        return Outcome::Rejected("EntriesNotSorted");
-    }
-    if !evidence.verify(batch.header.registry_root) {
-        return Outcome::Rejected("InvalidRegistryProof");
-    }
-    match check_evidence(&signed.decision, &evidence.params, &evidence.entries) {
-        Some(v) => Outcome::Proven { offence: v.offence.code(), attempt: v.attempt },
-        None => Outcome::Rejected("NoViolation"),
-    }
+/// `registry` renumbered as epoch `epoch`.
+fn at_epoch(registry: &Registry, epoch: u64) -> Registry {
+    Registry::new(epoch, registry.params().clone(), registry.providers().to_vec(), vec![]).unwrap()
 }
 
-fn rejected(result: Result<routing_contracts::evm::Success, EvmError>) -> Outcome {
+fn outcome(result: Result<Success, EvmError>) -> MisroutingOutcome {
     use IRoutingSettlement::IRoutingSettlementErrors as E;
     match result {
         Ok(ok) => {
@@ -146,20 +117,66 @@ fn rejected(result: Result<routing_contracts::evm::Success, EvmError>) -> Outcom
                 .iter()
                 .find_map(|l| IRoutingSettlement::MisroutingProven::decode_log(l).ok())
                 .expect("a successful challenge emits MisroutingProven");
-            Outcome::Proven { offence: log.offence, attempt: log.attempt }
+            MisroutingOutcome::Proven(Verdict {
+                offence: Offence::from_code(log.offence).expect("a known offence code"),
+                attempt: log.attempt,
+            })
         }
-        Err(EvmError::Revert(data)) => Outcome::Rejected(match E::abi_decode(&data) {
-            Ok(E::InvalidInclusionProof(_)) => "InvalidInclusionProof",
-            Ok(E::InvalidSignature(_)) => "InvalidSignature",
-            Ok(E::EntriesNotSorted(_)) => "EntriesNotSorted",
-            Ok(E::InvalidRegistryProof(_)) => "InvalidRegistryProof",
-            Ok(E::NoViolation(_)) => "NoViolation",
+        Err(EvmError::Revert(data)) => MisroutingOutcome::Rejected(match E::abi_decode(&data) {
+            Ok(E::InvalidInclusionProof(_)) => Rejection::InvalidInclusionProof,
+            Ok(E::InvalidSignature(_)) => Rejection::InvalidSignature,
+            Ok(E::UnknownRegistryEpoch(_)) => Rejection::UnknownRegistryEpoch,
+            Ok(E::EntriesNotSorted(_)) => Rejection::EntriesNotSorted,
+            Ok(E::InvalidRegistryProof(_)) => Rejection::InvalidRegistryProof,
+            Ok(E::RegistryEpochMismatch(_)) => Rejection::RegistryEpochMismatch,
+            Ok(E::NoViolation(_)) => Rejection::NoViolation,
             other => {
                 panic!("unexpected revert {other:?} (0x{})", alloy_primitives::hex::encode(&data))
             }
         }),
         Err(e) => panic!("challenge did not run: {e}"),
     }
+}
+
+/// Commits a corrupted copy of `batch`'s payload in a throwaway state and checks that Solidity
+/// ends as Rust's decoder and root say; returns the outcome.
+fn corrupted_commit(evm: &mut LocalEvm, batch: &SealedBatch) -> &'static str {
+    let batch_id = batch.header.batch_id;
+    let mut corrupt = batch.payload.to_vec();
+    let at = (keccak256(batch_id.to_be_bytes())[0] as usize * 7919) % corrupt.len();
+    match batch_id % 3 {
+        0 => corrupt[at] ^= 1 << (batch_id % 8),
+        1 => corrupt.truncate(at),
+        _ => corrupt.insert(at, batch_id as u8),
+    }
+    let expected = match payload::decode(batch_id, &corrupt) {
+        Err(_) => "InvalidPayload",
+        Ok(ds) if ds.len() != batch.decisions.len() => "CountMismatch",
+        Ok(ds) => {
+            let leaves: Vec<B256> = ds.iter().map(|s| s.decision.leaf_hash()).collect();
+            if routing_merkle::root(&leaves).unwrap() == batch.header.decisions_root {
+                "Committed"
+            } else {
+                "RootMismatch"
+            }
+        }
+    };
+    let mut call = batch.commit_call();
+    call.payload = corrupt.into();
+    use IRoutingSettlement::IRoutingSettlementErrors as E;
+    let got =
+        match evm.simulate(devnet::dev_address(0), devnet::SETTLEMENT, call.abi_encode().into()) {
+            Ok(_) => "Committed",
+            Err(EvmError::Revert(data)) => match E::abi_decode(&data) {
+                Ok(E::InvalidPayload(_)) => "InvalidPayload",
+                Ok(E::CountMismatch(_)) => "CountMismatch",
+                Ok(E::RootMismatch(_)) => "RootMismatch",
+                other => panic!("batch {batch_id}: unexpected commit revert {other:?}"),
+            },
+            Err(e) => panic!("batch {batch_id}: commit did not run: {e}"),
+        };
+    assert_eq!(got, expected, "batch {batch_id}: corrupted payload");
+    expected
 }
 
 #[test]
@@ -170,29 +187,27 @@ fn solidity_agrees_with_rust_verdict_by_verdict() {
     let mut runner = TestRunner::deterministic();
     let strategy = case_strategy();
     let mut prev = B256::ZERO;
-    let mut tally: BTreeMap<Outcome, usize> = BTreeMap::new();
+    // registries[e] is registry epoch e; index 0 is never committed (epochs start at 1).
+    let mut registries =
+        vec![at_epoch(&arb::registry().new_tree(&mut runner).unwrap().current(), 0)];
+    let mut tally: BTreeMap<MisroutingOutcome, usize> = BTreeMap::new();
     let mut payload_tally: BTreeMap<&'static str, usize> = BTreeMap::new();
     let mut decisions = 0usize;
 
     for batch_id in 1..=BATCHES as u64 {
-        let (registry, items) = strategy.new_tree(&mut runner).unwrap().current();
-        let registry = Registry::new(
-            batch_id,
-            registry.params().clone(),
-            registry.providers().to_vec(),
-            vec![],
-        )
-        .unwrap();
+        let (drawn, items) = strategy.new_tree(&mut runner).unwrap().current();
+        registries.push(at_epoch(&drawn, batch_id));
         let mut cases = Vec::with_capacity(items.len());
-        for (mut d, router, mask, tamper) in items {
+        for (req, outs, tokens, router, field, pick, value, mask, tamper, lag) in items {
             let key = &routers[router];
-            // Route decisions belong to the key's router unless the mutation changed the router
-            // (field 18), which makes the signature fail.
-            if d.router == Address::ZERO {
-                d.router = key.address();
-            }
-            if d.registry_epoch == 1 {
-                d.registry_epoch = batch_id;
+            // Routed against the registry of its batch or of an earlier one; a decision that
+            // claims a future epoch is routed against the current registry.
+            let epoch = batch_id.saturating_sub(u64::from(lag.min(3))).max(1);
+            let routed_with = &registries[epoch as usize];
+            let d = route(&req, routed_with, key.address(), tokens, arb::script(outs));
+            let mut d = arb::mutate(&d, routed_with, field, pick, value);
+            if lag == 4 {
+                d.registry_epoch = batch_id + 1;
             }
             let mut signed = sign(d, key);
             if tamper < 3 {
@@ -207,64 +222,18 @@ fn solidity_agrees_with_rust_verdict_by_verdict() {
         let batch = SealedBatch::seal(
             batch_id,
             prev,
-            registry.root(),
+            registries[batch_id as usize].root(),
             cases.iter().map(|c| c.signed.clone()).collect(),
         )
         .unwrap();
-
-        // A corrupted payload: Solidity must agree with Rust's decoder and root.
-        let mut corrupt = batch.payload.to_vec();
-        let at = (keccak256(batch_id.to_be_bytes())[0] as usize * 7919) % corrupt.len();
-        match batch_id % 3 {
-            0 => corrupt[at] ^= 1 << (batch_id % 8),
-            1 => corrupt.truncate(at),
-            _ => corrupt.insert(at, batch_id as u8),
-        }
-        let expected = match payload::decode(batch_id, &corrupt) {
-            Err(_) => "InvalidPayload",
-            Ok(ds) if ds.len() != batch.decisions.len() => "CountMismatch",
-            Ok(ds) => {
-                let leaves: Vec<B256> = ds.iter().map(|s| s.decision.leaf_hash()).collect();
-                if routing_merkle::root(&leaves).unwrap() == batch.header.decisions_root {
-                    "Committed"
-                } else {
-                    "RootMismatch"
-                }
-            }
-        };
-        let mut call = batch.commit_call();
-        call.payload = corrupt.into();
-        let got = match evm.simulate(
-            devnet::dev_address(0),
-            devnet::SETTLEMENT,
-            alloy_sol_types::SolCall::abi_encode(&call).into(),
-        ) {
-            Ok(_) => "Committed",
-            Err(EvmError::Revert(data)) => {
-                match IRoutingSettlement::IRoutingSettlementErrors::abi_decode(&data) {
-                    Ok(IRoutingSettlement::IRoutingSettlementErrors::InvalidPayload(_)) => {
-                        "InvalidPayload"
-                    }
-                    Ok(IRoutingSettlement::IRoutingSettlementErrors::CountMismatch(_)) => {
-                        "CountMismatch"
-                    }
-                    Ok(IRoutingSettlement::IRoutingSettlementErrors::RootMismatch(_)) => {
-                        "RootMismatch"
-                    }
-                    other => panic!("batch {batch_id}: unexpected commit revert {other:?}"),
-                }
-            }
-            Err(e) => panic!("batch {batch_id}: commit did not run: {e}"),
-        };
-        assert_eq!(got, expected, "batch {batch_id}: corrupted payload");
-        *payload_tally.entry(expected).or_default() += 1;
+        *payload_tally.entry(corrupted_commit(&mut evm, &batch)).or_default() += 1;
 
         // The real commit.
         let ok = evm
             .transact(
                 devnet::dev_address(0),
                 devnet::SETTLEMENT,
-                alloy_sol_types::SolCall::abi_encode(&batch.commit_call()).into(),
+                batch.commit_call().abi_encode().into(),
             )
             .unwrap_or_else(|e| panic!("batch {batch_id} does not commit: {e}"));
         let committed = ok
@@ -287,11 +256,17 @@ fn solidity_agrees_with_rust_verdict_by_verdict() {
                 .unwrap();
             assert_eq!(digest, d.signing_hash(&dom), "batch {batch_id} decision {index}: digest");
 
+            // The challenger proves entries of the registry the decision names (the one it was
+            // routed with, unless a mutation changed its epoch).
+            let named = usize::try_from(d.registry_epoch)
+                .ok()
+                .filter(|e| (1..registries.len()).contains(e));
+            let registry = &registries[named.unwrap_or(batch_id as usize)];
             let mut evidence = if case.full_evidence {
                 registry.full_evidence()
             } else {
                 registry
-                    .evidence(&arb::providers_by_mask(&registry, case.evidence_mask >> 1))
+                    .evidence(&arb::providers_by_mask(registry, case.evidence_mask >> 1))
                     .unwrap()
             };
             let mut inclusion = batch.inclusion(index).unwrap();
@@ -309,13 +284,20 @@ fn solidity_agrees_with_rust_verdict_by_verdict() {
                 }
                 _ => {}
             }
-            let expected = predict(&batch, index, &inclusion.proof, &evidence);
+            let expected = expected_misrouting_outcome(
+                &MisroutingChallenge {
+                    signed: &case.signed,
+                    batch_id,
+                    decisions_root: batch.header.decisions_root,
+                    proof: &inclusion.proof,
+                    evidence: &evidence,
+                },
+                &dom,
+                |e| (1..=batch_id).contains(&e).then(|| registries[e as usize].root()),
+            );
             let call = misrouting_call(inclusion, &evidence);
-            let got = rejected(evm.simulate(
-                challenger,
-                devnet::SETTLEMENT,
-                alloy_sol_types::SolCall::abi_encode(&call).into(),
-            ));
+            let got =
+                outcome(evm.simulate(challenger, devnet::SETTLEMENT, call.abi_encode().into()));
             assert_eq!(
                 got, expected,
                 "batch {batch_id} decision {index}: {d:?}\nevidence {evidence:?}"
@@ -327,32 +309,31 @@ fn solidity_agrees_with_rust_verdict_by_verdict() {
     println!("{decisions} decisions in {BATCHES} batches, each with its own registry");
     for (outcome, n) in &tally {
         let name = match outcome {
-            Outcome::Proven { offence, attempt } => {
-                format!("{:?} at {attempt}", Offence::from_code(*offence).unwrap())
-            }
-            Outcome::Rejected(r) => (*r).to_string(),
+            MisroutingOutcome::Proven(v) => format!("{:?} at {}", v.offence, v.attempt),
+            MisroutingOutcome::Rejected(r) => format!("{r:?}"),
         };
         println!("{n:>6}  {name}");
     }
     println!("corrupted payloads: {payload_tally:?}");
     assert!(decisions >= 10_000);
-    let proven: std::collections::BTreeSet<u8> = tally
+    let proven: BTreeSet<Offence> = tally
         .keys()
         .filter_map(|o| match o {
-            Outcome::Proven { offence, .. } => Some(*offence),
-            _ => None,
+            MisroutingOutcome::Proven(v) => Some(v.offence),
+            MisroutingOutcome::Rejected(_) => None,
         })
         .collect();
-    let missing: Vec<_> = Offence::ALL.iter().filter(|o| !proven.contains(&o.code())).collect();
+    let missing: Vec<_> = Offence::ALL.iter().filter(|o| !proven.contains(o)).collect();
     assert!(missing.is_empty(), "offences never proven on-chain: {missing:?}");
     for r in [
-        "NoViolation",
-        "InvalidSignature",
-        "InvalidInclusionProof",
-        "InvalidRegistryProof",
-        "EntriesNotSorted",
+        Rejection::NoViolation,
+        Rejection::InvalidSignature,
+        Rejection::InvalidInclusionProof,
+        Rejection::InvalidRegistryProof,
+        Rejection::EntriesNotSorted,
+        Rejection::UnknownRegistryEpoch,
     ] {
-        assert!(tally.contains_key(&Outcome::Rejected(r)), "no case ended in {r}");
+        assert!(tally.contains_key(&MisroutingOutcome::Rejected(r)), "no case ended in {r:?}");
     }
     for r in ["InvalidPayload", "RootMismatch"] {
         assert!(payload_tally.contains_key(r), "no corrupted payload ended in {r}");

@@ -119,6 +119,8 @@ pub mod sol {
             error InvalidInclusionProof(bytes32 leaf);
             error InvalidSignature(address router);
             error InvalidRegistryProof();
+            error UnknownRegistryEpoch(uint64 epoch);
+            error RegistryEpochMismatch(uint64 decisionEpoch, uint64 evidenceEpoch);
             error EntriesNotSorted(uint256 index);
             error NoViolation();
             error AlreadySlashed(bytes32 offenceKey);
@@ -146,6 +148,7 @@ pub mod sol {
             function rewardBps() external view returns (uint16);
             function lastBatchId() external view returns (uint64);
             function lastHeaderHash() external view returns (bytes32);
+            function registryRoot(uint64 batchId) external view returns (bytes32);
             function batch(bytes32 headerHash) external view returns (uint64 batchId, uint64 committedAt, uint64 l2Block);
             function isFinal(bytes32 headerHash) external view returns (bool);
             function misroutingSlashed(bytes32 leaf) external view returns (bool);
