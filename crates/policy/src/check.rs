@@ -20,6 +20,13 @@ pub enum Violation {
         /// The decision's.
         found: u64,
     },
+    /// No registry of the decision's epoch is known (replay only: a decision may name any epoch
+    /// up to its batch's, and the replayer was not given that registry).
+    #[error("no registry of epoch {epoch} to check the decision against")]
+    UnknownRegistryEpoch {
+        /// The decision's epoch.
+        epoch: u64,
+    },
     /// The recorded retry tokens exceed the bucket.
     #[error("budget tokens {found} exceed the bucket of {max}")]
     BudgetTokensOutOfRange {

@@ -52,7 +52,7 @@ mod route;
 pub use check::{check, SummaryField, Violation};
 pub use evidence::{check_evidence, Evidence, EvidenceError, Offence, Verdict};
 pub use registry::{Registry, RegistryData, RegistryError, PPM};
-pub use replay::{replay, replay_signed, Finding, Replay};
+pub use replay::{replay, replay_epochs, replay_signed, replay_signed_epochs, Finding, Replay};
 pub use route::{
     attempt_cap, best_in_tier, eligibility, hrw_score, next_step, route, state_after, tokens_after,
     Ineligibility, OutcomeOracle, Step,

@@ -42,13 +42,35 @@ impl Replay {
     }
 }
 
-/// Replays a batch of decisions, in batch order, against the registry it was routed with:
-/// recomputes the decisions root, checks every decision ([`check`]), checks that each router's
-/// retry tokens chain from one of its decisions to the next (starting from what the registry
-/// carries), flags a second decision for the same request id, and computes the next registry.
+/// Replays a batch whose decisions were all routed against `registry`, the batch's own
+/// (see [`replay_epochs`]).
 pub fn replay(decisions: &[Decision], registry: &Registry) -> Replay {
     let leaves: Vec<B256> = decisions.iter().map(Decision::leaf_hash).collect();
-    replay_with_leaves(decisions, &leaves, registry, Vec::new())
+    replay_with_leaves(decisions, &leaves, registry, &only(registry), Vec::new())
+}
+
+/// A lookup that knows one registry.
+fn only<'a>(registry: &'a Registry) -> impl Fn(u64) -> Option<&'a Registry> {
+    move |epoch| (epoch == registry.epoch()).then_some(registry)
+}
+
+/// Replays a batch of decisions, in batch order: recomputes the decisions root, checks every
+/// decision ([`check`]) against the registry of the epoch it names (`registry_of(epoch)`; a
+/// decision may name any epoch up to the batch's, as decisions are routed against the registry
+/// current when they started), checks that each router's retry tokens chain from one of its
+/// decisions to the next (starting from what `batch_registry`, the registry of the batch's own
+/// epoch, carries), flags a second decision for the same request id, and computes the next
+/// registry (`batch_registry.next(decisions)`).
+///
+/// A decision naming an epoch newer than the batch's breaks `WrongRegistryEpoch`; one naming an
+/// epoch `registry_of` does not know is reported as `UnknownRegistryEpoch` and not checked.
+pub fn replay_epochs<'a>(
+    decisions: &[Decision],
+    batch_registry: &'a Registry,
+    registry_of: impl Fn(u64) -> Option<&'a Registry>,
+) -> Replay {
+    let leaves: Vec<B256> = decisions.iter().map(Decision::leaf_hash).collect();
+    replay_with_leaves(decisions, &leaves, batch_registry, &registry_of, Vec::new())
 }
 
 /// [`replay`] for signed decisions: also verifies each router's EIP-712 signature under
@@ -56,6 +78,17 @@ pub fn replay(decisions: &[Decision], registry: &Registry) -> Replay {
 pub fn replay_signed(
     batch: &[SignedDecision],
     registry: &Registry,
+    domain: &Eip712Domain,
+) -> Replay {
+    replay_signed_epochs(batch, registry, only(registry), domain)
+}
+
+/// [`replay_epochs`] for signed decisions: also verifies each router's EIP-712 signature under
+/// `domain`.
+pub fn replay_signed_epochs<'a>(
+    batch: &[SignedDecision],
+    batch_registry: &'a Registry,
+    registry_of: impl Fn(u64) -> Option<&'a Registry>,
     domain: &Eip712Domain,
 ) -> Replay {
     let mut findings = Vec::new();
@@ -76,13 +109,14 @@ pub fn replay_signed(
         })
         .collect();
     let decisions: Vec<Decision> = batch.iter().map(|s| s.decision.clone()).collect();
-    replay_with_leaves(&decisions, &leaves, registry, findings)
+    replay_with_leaves(&decisions, &leaves, batch_registry, &registry_of, findings)
 }
 
-fn replay_with_leaves(
+fn replay_with_leaves<'a>(
     decisions: &[Decision],
     leaves: &[B256],
-    registry: &Registry,
+    registry: &'a Registry,
+    registry_of: &dyn Fn(u64) -> Option<&'a Registry>,
     mut findings: Vec<Finding>,
 ) -> Replay {
     let mut first_seen: HashMap<B256, usize> = HashMap::with_capacity(decisions.len());
@@ -106,8 +140,23 @@ fn replay_with_leaves(
                 violation: Violation::BudgetChainBroken { expected, found: d.budget_tokens },
             });
         }
-        balances.insert(d.router, tokens_after(d, registry));
-        findings.extend(check(d, registry).into_iter().map(|violation| Finding {
+        let routed_with = if d.registry_epoch > registry.epoch() {
+            // Newer than the batch: checked against the batch's registry, which reports it.
+            Some(registry)
+        } else {
+            registry_of(d.registry_epoch)
+        };
+        let Some(routed_with) = routed_with else {
+            findings.push(Finding {
+                index,
+                leaf,
+                violation: Violation::UnknownRegistryEpoch { epoch: d.registry_epoch },
+            });
+            balances.insert(d.router, tokens_after(d, registry));
+            continue;
+        };
+        balances.insert(d.router, tokens_after(d, routed_with));
+        findings.extend(check(d, routed_with).into_iter().map(|violation| Finding {
             index,
             leaf,
             violation,

@@ -642,3 +642,41 @@ fn a_lazy_fallback_is_proven_by_one_eligible_primary_entry() {
         Some(Verdict { offence: Offence::UnknownProvider, attempt: 0 })
     );
 }
+
+#[test]
+fn replay_checks_each_decision_against_the_registry_of_its_epoch() {
+    // Registry 1, and registry 2 = next(registry 1, batch 1): a provider of tier 0 fails a lot in
+    // batch 1, so registry 2's reliabilities differ.
+    let r1 = fleet();
+    let failing: Vec<Decision> = (0..60u8)
+        .map(|i| {
+            route(&request(i), &r1, ROUTER, 10_000, script(vec![(OutcomeClass::Timeout, 50); 2]))
+        })
+        .collect();
+    let r2 = r1.next(&failing);
+    assert_ne!(r2.root(), r1.root());
+    // Batch 2 holds a decision routed against registry 1 (it took a while) and one against 2.
+    let slow = route(&request(100), &r1, ROUTER, r2.router_tokens(&ROUTER), script(vec![]));
+    let fresh = route(&request(101), &r2, ROUTER, tokens_after(&slow, &r1), script(vec![]));
+    let batch = vec![slow.clone(), fresh.clone()];
+    let lookup = |e: u64| match e {
+        1 => Some(&r1),
+        2 => Some(&r2),
+        _ => None,
+    };
+    let replayed = replay_epochs(&batch, &r2, lookup);
+    assert!(replayed.is_clean(), "{:?}", replayed.findings);
+    assert_eq!(replayed.next_registry, r2.next(&batch));
+    // Replaying against registry 2 alone cannot check the slow decision.
+    let alone = replay(&batch, &r2);
+    assert_eq!(
+        alone.findings.iter().map(|f| (f.index, rule_name(&f.violation))).collect::<Vec<_>>(),
+        vec![(0, "UnknownRegistryEpoch".to_string())]
+    );
+    // A decision naming an epoch newer than its batch is wrong.
+    let mut future = fresh.clone();
+    future.registry_epoch = 3;
+    let replayed = replay_epochs(&[slow, future], &r2, lookup);
+    assert!(rules(&replayed.findings.iter().map(|f| f.violation.clone()).collect::<Vec<_>>())
+        .contains(&"WrongRegistryEpoch".to_string()));
+}
