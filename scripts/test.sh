@@ -37,8 +37,11 @@ step "solidity: tests and gas snapshot"
   [ "${CI:-}" = "true" ] && profile=ci
   # Unit tests run once, inside the snapshot check (their gas is deterministic); fuzz and
   # invariant tests, whose gas depends on the profile's run counts, run outside it.
-  # FORGE_SNAPSHOT_CHECK also compares the named snapshots in contracts/snapshots/.
-  FORGE_SNAPSHOT_CHECK=true ../.tools/bin/forge snapshot --check --no-match-test 'testFuzz|invariant'
+  # FORGE_SNAPSHOT_CHECK also compares the named snapshots in contracts/snapshots/. The 1%
+  # tolerance absorbs the few gas by which a test contract's code differs between an incremental
+  # and a clean build (solc's AST ids depend on which files are compiled together); regenerate
+  # the snapshot after a clean build (forge build --force).
+  FORGE_SNAPSHOT_CHECK=true ../.tools/bin/forge snapshot --check --tolerance 1 --no-match-test 'testFuzz|invariant'
   FOUNDRY_PROFILE=$profile ../.tools/bin/forge test --match-test 'testFuzz|invariant'
 )
 

@@ -11,7 +11,9 @@ pub trait EventSource: Send {
     ///
     /// A source resumes from the head the handler persisted (given to its constructor): it
     /// first reverts anything past that head that is no longer canonical, then backfills.
-    fn next_event(&mut self) -> impl Future<Output = Result<Option<ChainEvent>, SourceError>> + Send;
+    fn next_event(
+        &mut self,
+    ) -> impl Future<Output = Result<Option<ChainEvent>, SourceError>> + Send;
 
     /// Reports that every block up to and including `height` is processed and persisted (reth's
     /// `ExExEvent::FinishedHeight`). Called after every block, not only at a segment's tip.

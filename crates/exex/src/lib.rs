@@ -6,12 +6,19 @@
 //! has finished after every block.
 //!
 //! ## Feature flags
-//! None.
+//! - `rpc-source` (default): [`RpcSource`], the event source that follows any OP Stack execution
+//!   client (op-reth, op-geth, anvil) over JSON-RPC, built on alloy's providers. The native
+//!   op-reth adapter turns it off and does without the alloy provider stack.
 
 mod extension;
+#[cfg(feature = "rpc-source")]
+pub mod rpc_source;
 mod types;
 
-pub use extension::{
-    BlockHandler, EventSource, ExExError, Processed, RoutingExEx, SourceError,
-};
+pub use extension::{BlockHandler, EventSource, ExExError, Processed, RoutingExEx, SourceError};
+#[cfg(feature = "rpc-source")]
+pub use rpc_source::{Backoff, RpcSource, RpcSourceOptions, StartFrom, LOG_TARGET};
+/// The shutdown signal of [`RpcSourceOptions::shutdown`].
+#[cfg(feature = "rpc-source")]
+pub use tokio_util::sync::CancellationToken;
 pub use types::{Block, BlockRef, Chain, ChainError, ChainEvent, LogEntry};

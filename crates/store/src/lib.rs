@@ -418,6 +418,24 @@ impl Store {
             .collect()
     }
 
+    /// The leaves of batch `batch_id`'s decisions, in batch order (for proofs; no decoding).
+    pub fn batch_leaves(&self, batch_id: u64) -> Result<Vec<B256>> {
+        let tx = self.db.begin_read()?;
+        let members = tx.open_table(MEMBERS)?;
+        let decisions = tx.open_table(DECISIONS)?;
+        members
+            .range((batch_id, 0)..=(batch_id, u32::MAX))?
+            .map(|e| {
+                let id = B256::from(e?.1.value());
+                let v = decisions.get(id.0)?.ok_or_else(|| StoreError::Corrupt {
+                    table: "batch_members",
+                    reason: format!("member {id} has no decision"),
+                })?;
+                records::leaf_of(v.value())
+            })
+            .collect()
+    }
+
     /// Records that batch `batch_id`'s commit transaction was sent.
     pub fn mark_posted(&self, batch_id: u64, tx_hash: B256, nonce: u64, now_ms: u64) -> Result<()> {
         self.update_batch(batch_id, |record| {

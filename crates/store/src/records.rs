@@ -130,6 +130,11 @@ pub(crate) fn decode_decision(request_id: B256, bytes: &[u8]) -> Result<StoredDe
     Ok(StoredDecision { receipt, signed })
 }
 
+/// The leaf of a stored decision record.
+pub(crate) fn leaf_of(bytes: &[u8]) -> Result<B256> {
+    bytes.get(8..40).map(B256::from_slice).ok_or_else(|| corrupt("short record"))
+}
+
 /// The record with its batch position set.
 pub(crate) fn set_position(bytes: &[u8], position: Position) -> Result<Vec<u8>> {
     if bytes.len() < DECISION_HEADER {

@@ -92,11 +92,14 @@ fn admission_is_idempotent_and_keeps_conflicts_as_evidence() {
     assert!(matches!(out[1], Admitted::New(r) if r.seq == 2));
 
     // The same decision again: the same receipt, no new sequence number.
-    assert_eq!(store.admit(&[a.clone()], 200).unwrap(), vec![Admitted::Existing(first)]);
+    assert_eq!(
+        store.admit(std::slice::from_ref(&a), 200).unwrap(),
+        vec![Admitted::Existing(first)]
+    );
     // Another decision for request 1: refused, evidence kept.
     let other = decision(1, 9);
     assert_eq!(
-        store.admit(&[other.clone()], 300).unwrap(),
+        store.admit(std::slice::from_ref(&other), 300).unwrap(),
         vec![Admitted::Conflict { existing: first }]
     );
     assert_eq!(store.conflicts(a.signed.decision.request.id).unwrap(), vec![other.signed]);
@@ -129,6 +132,8 @@ fn sealing_takes_the_oldest_pending_in_order() {
     let d = store.decision(ids[2]).unwrap().unwrap();
     assert_eq!(d.receipt.position, Some(Position { batch_id: 1, index: 2 }));
     assert_eq!(store.batch_decisions(1).unwrap().len(), 3);
+    let leaves: Vec<B256> = items[..3].iter().map(|a| a.leaf).collect();
+    assert_eq!(store.batch_leaves(1).unwrap(), leaves);
     assert_eq!(store.next_batch_id().unwrap(), 2);
     assert_eq!(store.last_header_hash().unwrap(), b1.header.hash());
     assert_eq!(store.registry(2).unwrap(), Some(registry(2)));
