@@ -107,3 +107,38 @@ pub async fn wait_for<T>(
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// A free loopback port (bound and released; the kernel does not hand it out again at once).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A raw JSON-RPC POST: the reply body parsed as JSON.
+pub fn post_raw(addr: std::net::SocketAddr, body: &str) -> Value {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).unwrap();
+    let text = String::from_utf8_lossy(&raw);
+    let json = text.split("\r\n\r\n").nth(1).unwrap_or_default();
+    serde_json::from_str(json).unwrap_or_else(|_| json!({ "raw": text }))
+}
+
+/// A signed decision of dev router `i` for request `id`, routed against `registry`.
+pub fn decision(
+    registry: &routing_policy::Registry,
+    i: usize,
+    id: u8,
+) -> routing_primitives::SignedDecision {
+    let key = devnet::dev_signer(i);
+    let mut d = gas::routed_batch(registry, std::slice::from_ref(&key), 1, u64::from(id)).remove(0);
+    d.decision.request.id = B256::repeat_byte(id);
+    let dom = routing_primitives::domain(devnet::CHAIN_ID, devnet::SETTLEMENT);
+    d.decision.sign(&key, &dom).unwrap()
+}
