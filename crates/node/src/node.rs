@@ -100,8 +100,16 @@ pub async fn wait_for_chain(url: &str, timeout: Duration) -> eyre::Result<u64> {
     }
 }
 
+/// Chooses rustls' crypto backend for the process. Two are compiled in (through alloy and
+/// jsonrpsee); without a process-wide choice the first `https://` or `wss://` connection would
+/// panic. Idempotent: a provider installed earlier (by an embedding process) stays.
+fn init_tls() {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+}
+
 /// Starts the node, following the execution client over JSON-RPC.
 pub async fn start(config: Config) -> eyre::Result<RunningNode> {
+    init_tls();
     std::fs::create_dir_all(&config.datadir)?;
     let head = Store::open(config.store_path())?.head()?;
     let cancel = CancellationToken::new();
@@ -140,6 +148,7 @@ async fn start_with_source_and_cancel<S: EventSource + 'static>(
     cancel: CancellationToken,
 ) -> eyre::Result<RunningNode> {
     config.validate()?;
+    init_tls();
     std::fs::create_dir_all(&config.datadir)?;
     let key = config.sequencer_key()?.ok_or_else(|| {
         eyre::eyre!(

@@ -29,34 +29,36 @@ use jsonrpsee::{core::SubscriptionResult, proc_macros::rpc, types::ErrorObjectOw
 
 /// Error codes of the `routing_` namespace. JSON-RPC's own codes are used where they fit
 /// (`-32700` parse error, `-32600` invalid request, `-32601` method not found, `-32602` invalid
-/// params, `-32603` internal error); the node's own start at `-32010`.
+/// params, `-32603` internal error); jsonrpsee's server answers limits with its own
+/// (`-32007` request too big, `-32010` batch request too big). The node's own codes are
+/// `-33010` and below, outside the range JSON-RPC reserves for servers (`-32000` to `-32099`).
 pub mod codes {
     /// Malformed or wrongly typed parameters (JSON-RPC standard).
     pub const INVALID_PARAMS: i32 = -32602;
     /// An internal error (storage); the message says what failed.
     pub const INTERNAL: i32 = -32603;
     /// The decision's EIP-712 signature does not verify for its router.
-    pub const INVALID_SIGNATURE: i32 = -32010;
+    pub const INVALID_SIGNATURE: i32 = -33010;
     /// The decision's router is not actively staked (or jailed).
-    pub const ROUTER_NOT_ACTIVE: i32 = -32011;
+    pub const ROUTER_NOT_ACTIVE: i32 = -33011;
     /// Another decision for this request id was already admitted; the data carries its receipt.
-    pub const CONFLICTING_DECISION: i32 = -32012;
+    pub const CONFLICTING_DECISION: i32 = -33012;
     /// The decision names a registry epoch the node no longer (or not yet) accepts.
-    pub const REGISTRY_EPOCH: i32 = -32013;
+    pub const REGISTRY_EPOCH: i32 = -33013;
     /// The decision does not decode (RLP) or breaks a structural limit.
-    pub const INVALID_DECISION: i32 = -32014;
+    pub const INVALID_DECISION: i32 = -33014;
     /// No batch with this id.
-    pub const UNKNOWN_BATCH: i32 = -32020;
+    pub const UNKNOWN_BATCH: i32 = -33020;
     /// No decision with this request id.
-    pub const UNKNOWN_DECISION: i32 = -32021;
+    pub const UNKNOWN_DECISION: i32 = -33021;
     /// No registry of this epoch.
-    pub const UNKNOWN_REGISTRY: i32 = -32022;
+    pub const UNKNOWN_REGISTRY: i32 = -33022;
     /// The decision is not in a batch yet, so it has no proof; retry after it is sealed.
-    pub const NOT_SEALED: i32 = -32023;
+    pub const NOT_SEALED: i32 = -33023;
     /// Too many decisions in one `routing_submitDecisions` call.
-    pub const TOO_MANY_DECISIONS: i32 = -32030;
+    pub const TOO_MANY_DECISIONS: i32 = -33030;
     /// The execution client is unreachable (the staking check cannot be made); retry later.
-    pub const UNAVAILABLE: i32 = -32050;
+    pub const UNAVAILABLE: i32 = -33050;
 }
 
 /// An error object with `code` and `message`.
