@@ -8,8 +8,8 @@ mod common;
 use common::*;
 use rand::{Rng, SeedableRng};
 use routing_contracts::{devnet, gas};
-use routing_primitives::{abi::sol::IRoutingSettlement, rlp, SignedDecision};
-use routing_rpc_api::{BatchState, DecisionInput, RoutingApiClient, SubmitResult, U64};
+use routing_primitives::{rlp, SignedDecision};
+use routing_rpc_api::{DecisionInput, RoutingApiClient, SubmitResult, U64};
 use std::{
     collections::HashSet,
     process::{Child, Command, Stdio},
@@ -139,22 +139,7 @@ async fn kill_nine_at_random_moments_loses_and_duplicates_nothing() {
     .await;
     assert_eq!(status.decisions, U64::from(decisions.len()), "no decision stored twice");
 
-    let batches: u64 = status.sealed_batches.to();
-    assert_eq!(view(&rpc, devnet::SETTLEMENT, IRoutingSettlement::lastBatchIdCall {}), batches);
-    let mut seen = HashSet::new();
-    for id in 1..=batches {
-        let batch = client.get_batch(U64::from(id)).await.unwrap();
-        assert_eq!(batch.state, BatchState::Committed);
-        assert!(committed_on_chain(&rpc, batch.header_hash));
-        let mut offset = Some(U64::ZERO);
-        while let Some(o) = offset {
-            let page = client.get_batch_decisions(U64::from(id), Some(o), None).await.unwrap();
-            for d in &page.decisions {
-                assert!(seen.insert(d.decision.decision.request.id), "a decision in two batches");
-            }
-            offset = page.next_offset;
-        }
-    }
+    let seen = committed_decisions(&client, &rpc, status.sealed_batches.to()).await;
     assert_eq!(seen, acknowledged, "every decision is in exactly one committed batch");
     node.child.lock().unwrap().kill().unwrap();
 }

@@ -9,8 +9,8 @@ use common::*;
 use rand::{Rng, SeedableRng};
 use routing_contracts::{devnet, gas};
 use routing_policy::Registry;
-use routing_primitives::{abi::sol::IRoutingSettlement, rlp};
-use routing_rpc_api::{BatchState, DecisionInput, RoutingApiClient, SubmitResult, U64};
+use routing_primitives::rlp;
+use routing_rpc_api::{DecisionInput, RoutingApiClient, SubmitResult, U64};
 use serde_json::json;
 use std::{collections::HashSet, time::Duration};
 
@@ -102,26 +102,7 @@ async fn reorgs_and_rollbacks_lose_and_duplicate_nothing() {
 
     let reverted = reverted.load(std::sync::atomic::Ordering::Relaxed);
     assert!(reverted >= 5, "only {reverted} committed batches were reorged away");
-    let batches: u64 = status.sealed_batches.to();
-    let last_on_chain = view(&rpc, devnet::SETTLEMENT, IRoutingSettlement::lastBatchIdCall {});
-    assert_eq!(last_on_chain, batches, "the chain holds every sealed batch, once");
-    let mut seen = HashSet::new();
-    for id in 1..=batches {
-        let batch = client.get_batch(U64::from(id)).await.unwrap();
-        assert_eq!(batch.state, BatchState::Committed);
-        assert!(
-            committed_on_chain(&rpc, batch.header_hash),
-            "batch {id} is not on the canonical chain"
-        );
-        let mut offset = Some(U64::ZERO);
-        while let Some(o) = offset {
-            let page = client.get_batch_decisions(U64::from(id), Some(o), None).await.unwrap();
-            for d in &page.decisions {
-                assert!(seen.insert(d.decision.decision.request.id), "a decision in two batches");
-            }
-            offset = page.next_offset;
-        }
-    }
+    let seen = committed_decisions(&client, &rpc, status.sealed_batches.to()).await;
     assert_eq!(seen, accepted, "every accepted decision is in exactly one committed batch");
     node.shutdown().await;
 }

@@ -402,24 +402,20 @@ impl Store {
 
     /// The decisions of batch `batch_id`, in batch order.
     pub fn batch_decisions(&self, batch_id: u64) -> Result<Vec<StoredDecision>> {
-        let tx = self.db.begin_read()?;
-        let members = tx.open_table(MEMBERS)?;
-        let decisions = tx.open_table(DECISIONS)?;
-        members
-            .range((batch_id, 0)..=(batch_id, u32::MAX))?
-            .map(|e| {
-                let id = B256::from(e?.1.value());
-                let v = decisions.get(id.0)?.ok_or_else(|| StoreError::Corrupt {
-                    table: "batch_members",
-                    reason: format!("member {id} has no decision"),
-                })?;
-                records::decode_decision(id, v.value())
-            })
-            .collect()
+        self.map_members(batch_id, records::decode_decision)
     }
 
     /// The leaves of batch `batch_id`'s decisions, in batch order (for proofs; no decoding).
     pub fn batch_leaves(&self, batch_id: u64) -> Result<Vec<B256>> {
+        self.map_members(batch_id, |_, record| records::leaf_of(record))
+    }
+
+    /// `f(request id, stored record)` for each member of batch `batch_id`, in batch order.
+    fn map_members<T>(
+        &self,
+        batch_id: u64,
+        f: impl Fn(B256, &[u8]) -> Result<T>,
+    ) -> Result<Vec<T>> {
         let tx = self.db.begin_read()?;
         let members = tx.open_table(MEMBERS)?;
         let decisions = tx.open_table(DECISIONS)?;
@@ -431,7 +427,7 @@ impl Store {
                     table: "batch_members",
                     reason: format!("member {id} has no decision"),
                 })?;
-                records::leaf_of(v.value())
+                f(id, v.value())
             })
             .collect()
     }

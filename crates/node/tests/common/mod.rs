@@ -142,3 +142,37 @@ pub fn decision(
     let dom = routing_primitives::domain(devnet::CHAIN_ID, devnet::SETTLEMENT);
     d.decision.sign(&key, &dom).unwrap()
 }
+
+/// Checks that batches `1..=batches` are all committed (in the node and on the chain), that the
+/// chain's `lastBatchId` is `batches`, and that no decision is in two of them; returns the
+/// request ids they hold.
+pub async fn committed_decisions(
+    client: &impl routing_rpc_api::RoutingApiClient,
+    rpc: &RpcClient,
+    batches: u64,
+) -> std::collections::HashSet<B256> {
+    use routing_rpc_api::{BatchState, U64};
+    assert_eq!(
+        view(rpc, devnet::SETTLEMENT, IRoutingSettlement::lastBatchIdCall {}),
+        batches,
+        "the chain holds every sealed batch, once"
+    );
+    let mut seen = std::collections::HashSet::new();
+    for id in 1..=batches {
+        let batch = client.get_batch(U64::from(id)).await.unwrap();
+        assert_eq!(batch.state, BatchState::Committed, "batch {id}");
+        assert!(
+            committed_on_chain(rpc, batch.header_hash),
+            "batch {id} is not on the canonical chain"
+        );
+        let mut offset = Some(U64::ZERO);
+        while let Some(o) = offset {
+            let page = client.get_batch_decisions(U64::from(id), Some(o), None).await.unwrap();
+            for d in &page.decisions {
+                assert!(seen.insert(d.decision.decision.request.id), "a decision in two batches");
+            }
+            offset = page.next_offset;
+        }
+    }
+    seen
+}
