@@ -111,6 +111,11 @@ impl Anvil {
         Ok(Self { child, rpc: RpcClient::new(&addr) })
     }
 
+    /// The process id of the anvil child.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The JSON-RPC client for this node.
     pub fn rpc(&self) -> &RpcClient {
         &self.rpc

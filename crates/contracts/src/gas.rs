@@ -105,6 +105,8 @@ impl Row {
 pub struct GasReport {
     /// Every measured transaction.
     pub rows: Vec<Row>,
+    /// The gas limit [`SealedBatch::commit_gas_limit`] gives each measured commit, by operation.
+    pub commit_limits: Vec<(String, u64)>,
 }
 
 impl GasReport {
@@ -406,6 +408,7 @@ pub fn measure(anvil: &Anvil, baseline: &Artifact) -> Result<GasReport, GasError
         &batch1.commit_call().abi_encode(),
         1_200,
     )?;
+    report.commit_limits.push((COMMIT_1200.into(), batch1.commit_gas_limit()));
 
     // Batch 2: 100 decisions, one of them a second decision for a request of batch 1.
     let registry2 =
@@ -425,6 +428,7 @@ pub fn measure(anvil: &Anvil, baseline: &Artifact) -> Result<GasReport, GasError
         &batch2.commit_call().abi_encode(),
         100,
     )?;
+    report.commit_limits.push((COMMIT_100.into(), batch2.commit_gas_limit()));
 
     // Challenges.
     let challenger = devnet::dev_address(5);

@@ -25,6 +25,14 @@ fn settlement_gas_meets_the_goals() {
         let g = report.row(challenge).unwrap().gas;
         assert!(g <= 250_000, "{challenge}: {g} gas > 250,000");
     }
+    // The node sends commits with a gas limit computed from the calldata (estimating one
+    // reverts while the batch ahead is still in flight): enough, and not wastefully more.
+    assert_eq!(report.commit_limits.len(), 2);
+    for (operation, limit) in &report.commit_limits {
+        let used = report.row(operation).unwrap().gas;
+        assert!(*limit >= used, "{operation}: limit {limit} < gas used {used}");
+        assert!(*limit * 10 <= used * 13, "{operation}: limit {limit} > 1.3 x gas used {used}");
+    }
     let batch = report.batch_per_decision();
     let single = report.row(gas::BASELINE_COMMIT).unwrap().per_decision().unwrap();
     assert!(

@@ -191,13 +191,17 @@ impl Poster {
                 sealed.header.hash() == header.hash(),
                 "batch {id}'s stored decisions no longer give its header"
             );
-            Ok(sealed.commit_call())
+            Ok((sealed.commit_call(), sealed.commit_gas_limit()))
         })
         .await??;
+        let (call, gas_limit) = call;
+        // The gas limit is set, not estimated: a commit sent behind one still in flight would
+        // fail estimation (the contract takes batches in order) although it lands fine after it.
         let tx = TransactionRequest::default()
             .from(self.sequencer)
             .to(self.shared.config.chain.settlement)
             .nonce(nonce)
+            .gas_limit(gas_limit)
             .input(call.abi_encode().into());
         let pending = self.provider.send_transaction(tx).await?;
         let hash = *pending.tx_hash();

@@ -203,6 +203,7 @@ async fn main() -> eyre::Result<()> {
         cli.connections
     );
     let queue = Arc::new(Mutex::new(bodies.into_iter().collect::<std::collections::VecDeque<_>>()));
+    let cpu_before = (cpu_seconds(std::process::id()), cpu_seconds(anvil.pid()));
     let started = Instant::now();
     let workers: Vec<_> = (0..cli.connections)
         .map(|_| {
@@ -223,6 +224,8 @@ async fn main() -> eyre::Result<()> {
         replies.extend(w.join().map_err(|_| eyre::eyre!("a client thread panicked"))??);
     }
     let admit_secs = started.elapsed().as_secs_f64();
+    let cpu_bench = cpu_seconds(std::process::id()) - cpu_before.0;
+    let cpu_anvil = cpu_seconds(anvil.pid()) - cpu_before.1;
     let mut admitted = 0usize;
     for body in &replies {
         let v: Value = serde_json::from_slice(body)?;
@@ -345,6 +348,12 @@ async fn main() -> eyre::Result<()> {
         format!("admitted decisions/s ({} in {:.2} s)", admitted, admit_secs),
         admit_rate
     );
+    println!(
+        "{:<52} {:>14.2}",
+        "  CPU in admission: node + client (cores)",
+        cpu_bench / admit_secs
+    );
+    println!("{:<52} {:>14.2}", "  CPU in admission: anvil (cores)", cpu_anvil / admit_secs);
     println!("{:<52} {:>14.0}", "submit -> sequenced p50 (ms)", percentile(&latencies, 0.5) * 1e3);
     println!("{:<52} {:>14.0}", "submit -> sequenced p99 (ms)", percentile(&latencies, 0.99) * 1e3);
     println!("{:<52} {:>14.0}", "L2 block time (ms)", cli.block_time as f64 * 1e3);
@@ -358,6 +367,18 @@ async fn main() -> eyre::Result<()> {
     drop(anvil);
     let _ = std::fs::remove_dir_all(dir);
     Ok(())
+}
+
+/// CPU time (user + system) used so far by process `pid`, from `/proc/<pid>/stat`; NaN where
+/// there is no procfs.
+fn cpu_seconds(pid: u32) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return f64::NAN };
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    let fields: Vec<&str> =
+        stat.rsplit_once(')').map_or("", |(_, rest)| rest).split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(f64::NAN);
+    // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after the name.
+    (ticks(11) + ticks(12)) / 100.0
 }
 
 fn tempfile_dir() -> std::io::Result<std::path::PathBuf> {
