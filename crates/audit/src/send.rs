@@ -1,0 +1,67 @@
+//! Sending a challenge with a wallet key.
+
+use crate::ChallengeTx;
+use alloy::{
+    network::EthereumWallet,
+    providers::{Provider, ProviderBuilder},
+    rpc::types::TransactionRequest,
+};
+use alloy_primitives::{Address, B256, U256};
+use alloy_signer_local::PrivateKeySigner;
+use alloy_sol_types::SolEvent;
+use routing_primitives::abi::sol::IRoutingSettlement::{DuplicateProven, MisroutingProven};
+use serde::Serialize;
+
+/// What a mined challenge did.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChallengeReceipt {
+    /// The transaction.
+    pub tx_hash: B256,
+    /// Gas used.
+    pub gas_used: u64,
+    /// The slashed router.
+    pub router: Address,
+    /// Stake slashed (wei of the stake token).
+    pub slashed: U256,
+    /// The challenger's reward.
+    pub reward: U256,
+}
+
+/// Sends `tx` from `key` through the execution client at `url` and waits for its receipt.
+pub async fn send_challenge(
+    url: &str,
+    key: &PrivateKeySigner,
+    tx: &ChallengeTx,
+) -> eyre::Result<ChallengeReceipt> {
+    let provider =
+        ProviderBuilder::new().wallet(EthereumWallet::from(key.clone())).connect(url).await?;
+    let request =
+        TransactionRequest::default().from(key.address()).to(tx.to).input(tx.data.clone().into());
+    let pending = provider.send_transaction(request).await.map_err(|e| {
+        eyre::eyre!("{} for batch {} index {}: {e}", tx.function, tx.batch_id, tx.index)
+    })?;
+    let receipt = pending.get_receipt().await?;
+    eyre::ensure!(receipt.status(), "challenge transaction {} reverted", receipt.transaction_hash);
+    for log in receipt.inner.logs() {
+        if let Ok(e) = MisroutingProven::decode_log_data(log.data()) {
+            return Ok(ChallengeReceipt {
+                tx_hash: receipt.transaction_hash,
+                gas_used: receipt.gas_used,
+                router: e.router,
+                slashed: e.slashed,
+                reward: e.reward,
+            });
+        }
+        if let Ok(e) = DuplicateProven::decode_log_data(log.data()) {
+            return Ok(ChallengeReceipt {
+                tx_hash: receipt.transaction_hash,
+                gas_used: receipt.gas_used,
+                router: e.router,
+                slashed: e.slashed,
+                reward: e.reward,
+            });
+        }
+    }
+    eyre::bail!("challenge transaction {} proved nothing (no event)", receipt.transaction_hash)
+}
