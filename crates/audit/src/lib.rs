@@ -16,7 +16,7 @@ mod send;
 
 pub use audit::{Auditor, BatchAudit, ChallengeTx, Challengeable, Finding, NextRegistry, Verdict};
 pub use chain::{ChainBatch, ChainError, ChainReader};
-pub use send::{send_challenge, ChallengeReceipt};
+pub use send::{send_challenge, send_challenges, ChallengeReceipt};
 
 /// Exit code: every audited batch is clean.
 pub const EXIT_CLEAN: i32 = 0;

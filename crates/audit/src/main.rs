@@ -4,8 +4,8 @@ use alloy_primitives::Address;
 use alloy_signer_local::PrivateKeySigner;
 use clap::{Args, Parser, Subcommand};
 use routing_audit::{
-    exit_code, send_challenge, Auditor, BatchAudit, ChainReader, Challengeable, Verdict,
-    EXIT_UNVERIFIABLE, EXIT_USAGE,
+    exit_code, send_challenge, send_challenges, Auditor, BatchAudit, ChainReader, Challengeable,
+    Verdict, EXIT_UNVERIFIABLE, EXIT_USAGE,
 };
 use std::{io::IsTerminal, path::PathBuf, time::Duration};
 
@@ -264,28 +264,32 @@ async fn run(cli: Cli) -> eyre::Result<i32> {
                     out.batch(&audit);
                     verdicts.push(audit.verdict);
                     if auto_challenge {
+                        let mut txs = Vec::new();
                         for f in &audit.findings {
                             if matches!(f.challenge, Challengeable::No { .. }) {
                                 continue;
                             }
-                            let tx = match auditor.challenge_for(f).await {
-                                Ok(tx) => tx,
-                                Err(e) => {
-                                    out.note(&format!(
-                                        "batch {} #{}: not challenged: {e}",
-                                        f.batch_id,
-                                        f.index.unwrap_or_default()
-                                    ));
-                                    continue;
-                                }
-                            };
-                            match &signer {
-                                None => out.calldata(&tx),
-                                Some(key) => match send_challenge(&g.el_rpc, key, &tx).await {
-                                    Ok(receipt) => out.challenged(&tx, &receipt),
-                                    Err(e) => out.note(&format!("challenge failed: {e:#}")),
-                                },
+                            match auditor.challenge_for(f).await {
+                                Ok(tx) => txs.push(tx),
+                                Err(e) => out.note(&format!(
+                                    "batch {} #{}: not challenged: {e}",
+                                    f.batch_id,
+                                    f.index.unwrap_or_default()
+                                )),
                             }
+                        }
+                        match &signer {
+                            None => txs.iter().for_each(|tx| out.calldata(tx)),
+                            Some(key) if !txs.is_empty() => {
+                                let results = send_challenges(&g.el_rpc, key, &txs).await?;
+                                for (tx, result) in txs.iter().zip(results) {
+                                    match result {
+                                        Ok(receipt) => out.challenged(tx, &receipt),
+                                        Err(e) => out.note(&format!("challenge failed: {e:#}")),
+                                    }
+                                }
+                            }
+                            Some(_) => {}
                         }
                     }
                     next += 1;

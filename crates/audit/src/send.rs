@@ -34,14 +34,47 @@ pub async fn send_challenge(
     key: &PrivateKeySigner,
     tx: &ChallengeTx,
 ) -> eyre::Result<ChallengeReceipt> {
+    send_challenges(url, key, std::slice::from_ref(tx))
+        .await?
+        .pop()
+        .expect("one result per transaction")
+}
+
+/// Sends every transaction of `txs` from `key` (one after the other, without waiting for the
+/// previous one to be mined, so that they land in as few blocks as possible), then waits for
+/// their receipts; one result per transaction, in order.
+pub async fn send_challenges(
+    url: &str,
+    key: &PrivateKeySigner,
+    txs: &[ChallengeTx],
+) -> eyre::Result<Vec<eyre::Result<ChallengeReceipt>>> {
     let provider =
         ProviderBuilder::new().wallet(EthereumWallet::from(key.clone())).connect(url).await?;
-    let request =
-        TransactionRequest::default().from(key.address()).to(tx.to).input(tx.data.clone().into());
-    let pending = provider.send_transaction(request).await.map_err(|e| {
-        eyre::eyre!("{} for batch {} index {}: {e}", tx.function, tx.batch_id, tx.index)
-    })?;
-    let receipt = pending.get_receipt().await?;
+    let mut pending = Vec::with_capacity(txs.len());
+    for tx in txs {
+        let request = TransactionRequest::default()
+            .from(key.address())
+            .to(tx.to)
+            .input(tx.data.clone().into());
+        pending.push(provider.send_transaction(request).await.map_err(|e| {
+            eyre::eyre!("{} for batch {} index {}: {e}", tx.function, tx.batch_id, tx.index)
+        }));
+    }
+    let mut out = Vec::with_capacity(txs.len());
+    for p in pending {
+        out.push(match p {
+            Ok(p) => match p.get_receipt().await {
+                Ok(receipt) => proven(&receipt),
+                Err(e) => Err(e.into()),
+            },
+            Err(e) => Err(e),
+        });
+    }
+    Ok(out)
+}
+
+/// What a mined challenge's receipt proves.
+fn proven(receipt: &alloy::rpc::types::TransactionReceipt) -> eyre::Result<ChallengeReceipt> {
     eyre::ensure!(receipt.status(), "challenge transaction {} reverted", receipt.transaction_hash);
     for log in receipt.inner.logs() {
         if let Ok(e) = MisroutingProven::decode_log_data(log.data()) {

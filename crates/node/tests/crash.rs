@@ -86,7 +86,8 @@ async fn kill_nine_at_random_moments_loses_and_duplicates_nothing() {
     let mut next = 0usize;
     let mut kills = 0;
 
-    while next < decisions.len() {
+    // At least three kills: once everything is submitted, the kills land mid-seal and mid-post.
+    while next < decisions.len() || kills < 3 {
         let node = spawn_node(&anvil.url(), dir.path(), port, metrics);
         let client = http(port);
         wait_for("the node to answer", Duration::from_secs(60), async || {
@@ -115,7 +116,6 @@ async fn kill_nine_at_random_moments_loses_and_duplicates_nothing() {
         node.child.lock().unwrap().wait().unwrap();
         kills += 1;
     }
-    assert!(kills >= 3, "only {kills} kills");
 
     // A last run: everything is submitted again (idempotent) and lands.
     let node = spawn_node(&anvil.url(), dir.path(), port, metrics);
