@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of the project: formatting and lints (Rust and Solidity), the Solidity build,
 # the Rust workspace (unit, property, OpenZeppelin-vector, simulator, differential-against-the-
-# compiled-contracts, genesis, gas and anvil tests, doctests), and the Foundry tests with the gas
-# snapshot. Needs only the Rust toolchain, Node.js/npm and Python; installs the rest itself
+# compiled-contracts, genesis, gas and anvil tests, the node and auditor end to end, the demo
+# script, docker-compose.yml through docker-compose's parser, doctests), and the Foundry tests
+# with the gas snapshot. Needs only the Rust toolchain, Node.js/npm and Python; installs the rest itself
 # (crates through cargo, the pinned Foundry + solc-js + OpenZeppelin into .tools/).
 # With CI=true the Foundry fuzz and invariant tests run the heavier `ci` profile.
 set -euo pipefail
@@ -25,6 +26,9 @@ step "solidity: format and build"
   ../.tools/bin/forge fmt --check
   ../.tools/bin/forge build
 )
+
+step "compose: the docker-compose.yml checker (pinned, into .tools/compose-venv)"
+scripts/install-compose-checker.sh
 
 step "rust: tests (the contract tests read contracts/out and start anvil from .tools/)"
 cargo test --workspace --all-targets --locked
