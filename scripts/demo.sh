@@ -11,7 +11,9 @@
 #   4. `routing-audit replay` finds the lazy router's violations (exit code 1);
 #   5. `routing-audit watch --auto-challenge` challenges each of them from a third wallet;
 #   6. `cast call` shows the lazy router slashed and jailed, the challenger paid, the honest
-#      router untouched. The script checks all of it and exits non-zero if anything is off.
+#      router untouched;
+#   7. the honest router unstakes and, once the devnet's clock is past the delay, withdraws.
+# The script checks all of it and exits non-zero if anything is off.
 #
 # Usage: scripts/demo.sh
 # Environment: BIN_DIR (prebuilt routing-node, routing-load, routing-audit; default: build them
@@ -99,6 +101,10 @@ step "routing the simulator's load ($REQUESTS requests) and submitting it to the
 "$BIN_DIR/routing-load" --node "$NODE" --honest-key "$HONEST_KEY" --lazy-key "$LAZY_KEY" \
   --requests "$REQUESTS"
 BATCHES=$("$CAST" call --rpc-url "$EL" 0x5e77000000000000000000000000000000000003 "lastBatchId()(uint64)")
+ID=$("$CAST" rpc --rpc-url "$NODE" routing_getBatchDecisions 0x1 0x0 0x1 |
+  python3 -c 'import json, sys; print(json.load(sys.stdin)["decisions"][0]["decision"]["decision"]["request"]["id"])')
+echo "the Merkle proof of request $ID, as OpenZeppelin's MerkleProof verifies it:"
+"$CAST" rpc --rpc-url "$NODE" routing_getProof "$ID"
 
 step "auditing all $BATCHES batches: routing-audit replay"
 set +e
@@ -142,4 +148,16 @@ assert pa - pb < lb - la, "the reward is not less than the slash"
 EOF
 [ "$(jailed "$LAZY")" = true ] || fail "the lazy router is not jailed"
 [ "$(jailed "$HONEST")" = false ] || fail "the honest router is jailed"
-step "demo passed: the lazy router was slashed and jailed, the challenger paid, the honest router untouched"
+step "the honest router leaves: requestUnstake, then withdraw after the unstake delay"
+"$CAST" send -q --rpc-url "$EL" --private-key "$HONEST_KEY" "$STAKING" "requestUnstake(uint256)" "$HONEST_AFTER"
+echo "withdrawable at $("$CAST" call --rpc-url "$EL" "$STAKING" "withdrawableAt(address)(uint64)" "$HONEST") (unix time); on the devnet, the clock moves past it:"
+"$CAST" rpc --rpc-url "$EL" evm_increaseTime 7300 >/dev/null
+"$CAST" rpc --rpc-url "$EL" evm_mine >/dev/null
+WALLET_BEFORE=$(balance "$HONEST")
+"$CAST" send -q --rpc-url "$EL" --private-key "$HONEST_KEY" "$STAKING" "withdraw()"
+WALLET_AFTER=$(balance "$HONEST")
+echo "honest router's wallet: $WALLET_BEFORE -> $WALLET_AFTER"
+python3 -c 'import sys; b, a, s = map(int, sys.argv[1:]); assert a - b == s' \
+  "$WALLET_BEFORE" "$WALLET_AFTER" "$HONEST_AFTER" || fail "the withdrawal did not return the stake"
+
+step "demo passed: the lazy router was slashed and jailed, the challenger paid, the honest router untouched and withdrew"
