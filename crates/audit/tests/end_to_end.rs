@@ -21,7 +21,8 @@ use routing_primitives::{
     domain, rlp,
 };
 use routing_rpc_api::{DecisionInput, RoutingApiClient, SubmitResult, U64};
-use std::{collections::HashSet, process::Command, time::Duration};
+use std::{collections::HashSet, time::Duration};
+use tokio::io::{AsyncBufReadExt, BufReader};
 
 const HONEST: usize = 1;
 const LAZY: usize = 2;
@@ -59,8 +60,14 @@ async fn sequenced(client: &impl RoutingApiClient) -> u64 {
     .await
 }
 
-fn audit_cli(args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_routing-audit")).args(args).output().unwrap();
+/// Runs the binary without blocking the runtime (the node under test serves it from this
+/// process's runtime).
+async fn audit_cli(args: &[&str]) -> (i32, String) {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_routing-audit"))
+        .args(args)
+        .output()
+        .await
+        .unwrap();
     (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
@@ -127,13 +134,32 @@ async fn the_lazy_router_is_found_challenged_and_slashed() {
         assert!(matches!(f.challenge, Challengeable::Misrouting { .. }), "{f:?}");
     }
 
-    // Challenge every finding.
+    let el = anvil.url();
+    let node_url = node.rpc_url();
+    let base = ["--el-rpc", el.as_str(), "--node", node_url.as_str()];
+    let at = |f: &routing_audit::Finding| (f.batch_id.to_string(), f.index.unwrap().to_string());
+
+    // Challenge every finding: the first two from the command line (calldata printed for an
+    // external wallet, then sent with a key), the rest through the library.
     let honest_before = stake_of(rpc, HONEST);
     let lazy_before = stake_of(rpc, LAZY);
     let challenger = devnet::dev_signer(CHALLENGER);
     let paid_before = balance(rpc, challenger.address());
-    let (mut slashed, mut rewards) = (U256::ZERO, U256::ZERO);
-    for f in &findings {
+    let (batch, index) = at(&findings[0]);
+    let challenge = ["challenge", "--batch", &batch, "--index", &index];
+    let (code, out) = audit_cli(&[&base[..], &challenge, &["--print-calldata"]].concat()).await;
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("challengeMisrouting") && out.contains("data: 0x"), "{out}");
+    assert_eq!(stake_of(rpc, LAZY), lazy_before, "printing sends nothing");
+    let key = devnet::DEV_KEYS[CHALLENGER].to_string();
+    let (code, out) = audit_cli(&[&base[..], &challenge, &["--key", &key]].concat()).await;
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("challenged batch") && out.contains("slashed"), "{out}");
+    let cli_slashed = lazy_before - stake_of(rpc, LAZY);
+    assert!(!cli_slashed.is_zero());
+    let (mut slashed, mut rewards) =
+        (cli_slashed, balance(rpc, challenger.address()) - paid_before);
+    for f in &findings[1..] {
         let tx = auditor.challenge_for(f).await.unwrap();
         let receipt = send_challenge(&anvil.url(), &challenger, &tx).await.unwrap();
         assert_eq!(receipt.router, devnet::dev_address(LAZY));
@@ -151,38 +177,57 @@ async fn the_lazy_router_is_found_challenged_and_slashed() {
     assert!(again.contains("slashed already"), "{again}");
 
     // The command line: exit codes and JSON.
-    let el = anvil.url();
-    let node_url = node.rpc_url();
-    let base = ["--el-rpc", el.as_str(), "--node", node_url.as_str()];
-    let (code, out) = audit_cli(&[&base[..], &["replay", "--batch", "1"]].concat());
+    let (code, out) = audit_cli(&[&base[..], &["replay", "--batch", "1"]].concat()).await;
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("clean"), "{out}");
-    let (code, out) = audit_cli(&[&base[..], &["replay", "--json"]].concat());
+    let (code, out) = audit_cli(&[&base[..], &["replay", "--json"]].concat()).await;
     assert_eq!(code, 1, "{out}");
     let summary: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
     assert_eq!(summary["batches"], batches);
     assert_eq!(summary["exitCode"], 1);
-    let (code, out) = audit_cli(&[&base[..], &["replay", "--batch", "999"]].concat());
+    let (code, out) = audit_cli(&[&base[..], &["replay", "--batch", "999"]].concat()).await;
     assert_eq!(code, 2, "{out}");
-    let (code, _) = audit_cli(&[&base[..], &["replay", "--batch", "x"]].concat());
+    let (code, _) = audit_cli(&[&base[..], &["replay", "--batch", "x"]].concat()).await;
     assert_eq!(code, 64);
-    let f = &findings[0];
-    let (code, out) = audit_cli(
-        &[
-            &base[..],
-            &[
-                "challenge",
-                "--batch",
-                &f.batch_id.to_string(),
-                "--index",
-                &f.index.unwrap().to_string(),
-                "--print-calldata",
-            ],
-        ]
-        .concat(),
-    );
     // Slashed already: refused with a message, exit 2.
+    let (code, out) = audit_cli(&[&base[..], &challenge, &["--print-calldata"]].concat()).await;
     assert_eq!(code, 2, "{out}");
+
+    // Following: the committed batches, then a new one as it lands; Ctrl-C ends it with the
+    // verdicts' exit code.
+    let mut follow = tokio::process::Command::new(env!("CARGO_BIN_EXE_routing-audit"))
+        .args(base)
+        .args(["--json", "replay", "--from", &batches.to_string(), "--follow", "--poll-ms", "100"])
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(follow.stdout.take().unwrap()).lines();
+    let mut line = async || -> serde_json::Value {
+        let text = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
+            .await
+            .expect("routing-audit printed nothing for 60 s")
+            .unwrap()
+            .expect("routing-audit ended early");
+        serde_json::from_str(&text).unwrap()
+    };
+    assert_eq!(line().await["audit"]["batchId"], batches);
+    let more = fleet_load(
+        &registry,
+        10,
+        99,
+        &devnet::dev_signer(HONEST),
+        &devnet::dev_signer(HONEST),
+        &dom,
+    );
+    submit(&client, &more).await;
+    assert_eq!(sequenced(&client).await, batches + 1);
+    assert_eq!(line().await["audit"]["batchId"], batches + 1);
+    // SAFETY: signalling a child process this test started.
+    unsafe { libc::kill(follow.id().unwrap() as i32, libc::SIGINT) };
+    let summary = line().await;
+    assert_eq!(summary["batches"], 2);
+    assert_eq!(follow.wait().await.unwrap().code(), Some(1), "batch {batches} has violations");
 
     node.shutdown().await;
 }
@@ -261,7 +306,8 @@ async fn a_duplicate_across_batches_is_caught_from_chain_data_alone() {
         "replay",
         "--from",
         "1",
-    ]);
+    ])
+    .await;
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("already decided in batch 1"), "{out}");
 }
