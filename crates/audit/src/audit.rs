@@ -69,6 +69,20 @@ pub struct Finding {
     pub challenge: Challengeable,
 }
 
+impl Finding {
+    /// A batch-level finding: the sequencer's commitment does not hold.
+    fn sequencer(batch_id: u64, violation: String) -> Self {
+        Self {
+            batch_id,
+            index: None,
+            request_id: None,
+            router: None,
+            violations: vec![violation],
+            challenge: Challengeable::No { reason: "the sequencer's commitment".into() },
+        }
+    }
+}
+
 /// What the next registry root check found.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase", tag = "state")]
@@ -337,18 +351,14 @@ impl Auditor {
             return audit;
         };
         if batch_registry.root() != batch.header.registry_root {
-            audit.findings.push(Finding {
-                batch_id: id,
-                index: None,
-                request_id: None,
-                router: None,
-                violations: vec![format!(
+            audit.findings.push(Finding::sequencer(
+                id,
+                format!(
                     "the header names registry root {}, the settlement holds {} for epoch {id}",
                     batch.header.registry_root,
                     batch_registry.root()
-                )],
-                challenge: Challengeable::No { reason: "the sequencer's commitment".into() },
-            });
+                ),
+            ));
         }
 
         let replay = replay_signed_epochs(
@@ -359,17 +369,13 @@ impl Auditor {
         );
         audit.root_matches = Some(replay.decisions_root == batch.header.decisions_root);
         if audit.root_matches == Some(false) {
-            audit.findings.push(Finding {
-                batch_id: id,
-                index: None,
-                request_id: None,
-                router: None,
-                violations: vec![format!(
+            audit.findings.push(Finding::sequencer(
+                id,
+                format!(
                     "the decisions give root {}, the header commits {}",
                     replay.decisions_root, batch.header.decisions_root
-                )],
-                challenge: Challengeable::No { reason: "the sequencer's commitment".into() },
-            });
+                ),
+            ));
         }
         let bad_signatures = replay
             .findings
@@ -462,17 +468,10 @@ impl Auditor {
             Ok(committed) => {
                 audit.next_registry =
                     Some(NextRegistry::Mismatch { expected: next_root, committed });
-                audit.findings.push(Finding {
-                    batch_id: id,
-                    index: None,
-                    request_id: None,
-                    router: None,
-                    violations: vec![format!(
+                audit.findings.push(Finding::sequencer(id, format!(
                         "batch {} commits registry root {committed}; replaying batch {id} gives {next_root}",
                         id + 1
-                    )],
-                    challenge: Challengeable::No { reason: "the sequencer's commitment".into() },
-                });
+                    )));
             }
             Err(e) => audit.problems.push(format!("the next registry root: {e}")),
         }

@@ -7,10 +7,10 @@
 use alloy_primitives::{Address, B256};
 use alloy_signer_local::PrivateKeySigner;
 use alloy_sol_types::Eip712Domain;
+use routing_contracts::gas;
 use routing_policy::{check, route, tokens_after, Registry};
 use routing_primitives::{
-    Attempt, Decision, FallbackTrigger, OutcomeClass, ProviderEntry, Request, Resolution,
-    SignedDecision,
+    Attempt, Decision, OutcomeClass, ProviderEntry, Request, Resolution, SignedDecision,
 };
 use routing_sim::{
     fleet::{Fleet, LoadCurve},
@@ -85,7 +85,7 @@ pub fn fleet_load(
             let mut conduct = Conduct::Routed;
             peak_seen |= r.at_peak;
             if who == 1 && r.at_peak {
-                decision = skip_to_fallback(&request, registry, key.address(), tokens[who]);
+                decision = gas::skip_to_fallback(&request, registry, key.address(), tokens[who]);
                 conduct = Conduct::SkippedToFallback;
             } else if who == 1 && peak_seen && !duplicated && served_first_time(&decision) {
                 duplicate_generation(&mut decision, registry);
@@ -104,36 +104,6 @@ fn served_first_time(d: &Decision) -> bool {
     d.attempts.len() == 1
         && d.attempts[0].outcome == OutcomeClass::Success
         && d.resolution == Resolution::Served
-}
-
-/// Straight to the first fallback provider, claiming no primary was available.
-fn skip_to_fallback(
-    request: &Request,
-    registry: &Registry,
-    router: Address,
-    tokens: u32,
-) -> Decision {
-    let fallback = registry
-        .tier(request.model_class, registry.params().fallback_tier)
-        .next()
-        .expect("the registry has a fallback provider");
-    Decision {
-        request: request.clone(),
-        attempts: vec![Attempt {
-            provider: fallback.provider,
-            tier: fallback.tier,
-            outcome: OutcomeClass::Success,
-            latency_ms: 300,
-        }],
-        final_provider: fallback.provider,
-        final_tier: fallback.tier,
-        retry_count: 0,
-        trigger: FallbackTrigger::NoPrimaryProvider,
-        resolution: Resolution::Served,
-        registry_epoch: registry.epoch(),
-        budget_tokens: tokens.min(registry.params().token_max),
-        router,
-    }
 }
 
 /// A served request dispatched again to another provider of the same tier, whose answer is

@@ -76,25 +76,20 @@ pub async fn send_challenges(
 /// What a mined challenge's receipt proves.
 fn proven(receipt: &alloy::rpc::types::TransactionReceipt) -> eyre::Result<ChallengeReceipt> {
     eyre::ensure!(receipt.status(), "challenge transaction {} reverted", receipt.transaction_hash);
-    for log in receipt.inner.logs() {
+    let proven = receipt.inner.logs().iter().find_map(|log| {
         if let Ok(e) = MisroutingProven::decode_log_data(log.data()) {
-            return Ok(ChallengeReceipt {
-                tx_hash: receipt.transaction_hash,
-                gas_used: receipt.gas_used,
-                router: e.router,
-                slashed: e.slashed,
-                reward: e.reward,
-            });
+            return Some((e.router, e.slashed, e.reward));
         }
-        if let Ok(e) = DuplicateProven::decode_log_data(log.data()) {
-            return Ok(ChallengeReceipt {
-                tx_hash: receipt.transaction_hash,
-                gas_used: receipt.gas_used,
-                router: e.router,
-                slashed: e.slashed,
-                reward: e.reward,
-            });
-        }
+        DuplicateProven::decode_log_data(log.data()).ok().map(|e| (e.router, e.slashed, e.reward))
+    });
+    if let Some((router, slashed, reward)) = proven {
+        return Ok(ChallengeReceipt {
+            tx_hash: receipt.transaction_hash,
+            gas_used: receipt.gas_used,
+            router,
+            slashed,
+            reward,
+        });
     }
     eyre::bail!("challenge transaction {} proved nothing (no event)", receipt.transaction_hash)
 }

@@ -309,9 +309,24 @@ fn lazy_decision(registry: &Registry, router: Address, tokens: u32) -> Decision 
         deadline_ms: 1_700_000_030_000,
         retry_budget: 2,
     };
-    let fallback = registry.tier(1, registry.params().fallback_tier).next().expect("a fallback");
+    skip_to_fallback(&request, registry, router, tokens)
+}
+
+/// `request` sent straight to the first fallback provider of its model class, served, with the
+/// claim that no primary provider was available: what a lazy router does under load. Unless
+/// the registry's primary tiers really had no eligible provider, it is an `UnjustifiedFallback`.
+pub fn skip_to_fallback(
+    request: &Request,
+    registry: &Registry,
+    router: Address,
+    tokens: u32,
+) -> Decision {
+    let fallback = registry
+        .tier(request.model_class, registry.params().fallback_tier)
+        .next()
+        .expect("the registry has a fallback provider");
     Decision {
-        request,
+        request: request.clone(),
         attempts: vec![Attempt {
             provider: fallback.provider,
             tier: fallback.tier,
@@ -324,7 +339,7 @@ fn lazy_decision(registry: &Registry, router: Address, tokens: u32) -> Decision 
         trigger: FallbackTrigger::NoPrimaryProvider,
         resolution: Resolution::Served,
         registry_epoch: registry.epoch(),
-        budget_tokens: tokens,
+        budget_tokens: tokens.min(registry.params().token_max),
         router,
     }
 }
