@@ -24,16 +24,18 @@ struct NodeProcess {
 fn spawn_node(anvil_url: &str, dir: &std::path::Path, port: u16, metrics: u16) -> NodeProcess {
     let log =
         std::fs::OpenOptions::new().create(true).append(true).open(dir.join("node.log")).unwrap();
+    // The README's way: a configuration file, the execution client on the command line, the
+    // sequencer key from the environment.
+    let mut config = routing_node::Config { datadir: dir.join("data"), ..Default::default() };
+    config.rpc.addr = format!("127.0.0.1:{port}").parse().unwrap();
+    config.metrics.addr = Some(format!("127.0.0.1:{metrics}").parse().unwrap());
+    config.batcher.max_decisions = 50;
+    config.batcher.max_age_ms = 100;
+    let path = dir.join("node.toml");
+    std::fs::write(&path, config.to_toml()).unwrap();
     let child = Command::new(env!("CARGO_BIN_EXE_routing-node"))
-        .args(["run", "--el-rpc", anvil_url, "--datadir"])
-        .arg(dir.join("data"))
-        .args([
-            "--rpc-addr",
-            &format!("127.0.0.1:{port}"),
-            "--metrics-addr",
-            &format!("127.0.0.1:{metrics}"),
-        ])
-        .args(["--max-decisions", "50", "--max-age-ms", "100"])
+        .args(["run", "--el-rpc", anvil_url, "--config"])
+        .arg(&path)
         .env("ROUTING_SEQUENCER_KEY", devnet::DEV_KEYS[devnet::OWNER_INDEX].to_string())
         .env("RUST_LOG", "info")
         .stdin(Stdio::null())
