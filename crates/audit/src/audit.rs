@@ -189,6 +189,8 @@ pub struct Auditor {
     derived: HashMap<u64, Arc<Registry>>,
     /// The first decision seen for each request id: (batch, index, router).
     seen: HashMap<B256, (u64, usize, Address)>,
+    /// The batch challenges were last built from, read and sealed once for all its findings.
+    last_sealed: Option<Arc<(ChainBatch, SealedBatch)>>,
 }
 
 impl Auditor {
@@ -202,6 +204,7 @@ impl Auditor {
             registries: HashMap::new(),
             derived: HashMap::new(),
             seen: HashMap::new(),
+            last_sealed: None,
         }
     }
 
@@ -531,12 +534,25 @@ impl Auditor {
         Ok((misrouting_call(inclusion, &evidence).abi_encode().into(), outcome))
     }
 
+    /// Batch `batch_id` from chain data with its tree; the last one is kept.
+    async fn sealed(&mut self, batch_id: u64) -> Result<Arc<(ChainBatch, SealedBatch)>, String> {
+        if let Some(c) = self.last_sealed.as_ref().filter(|c| c.0.header.batch_id == batch_id) {
+            return Ok(c.clone());
+        }
+        let batch = self.chain.batch(batch_id).await.map_err(|e| e.to_string())?;
+        let sealed = seal(&batch)?;
+        let c = Arc::new((batch, sealed));
+        self.last_sealed = Some(c.clone());
+        Ok(c)
+    }
+
     /// The challenge transaction for `finding`, if the contract can decide it and it was not
     /// slashed already.
     pub async fn challenge_for(&mut self, finding: &Finding) -> Result<ChallengeTx, String> {
         let index =
             finding.index.ok_or("a batch-level finding is the sequencer's, not a router's")?;
-        let batch = self.chain.batch(finding.batch_id).await.map_err(|e| e.to_string())?;
+        let cached = self.sealed(finding.batch_id).await?;
+        let (batch, sealed) = (&cached.0, &cached.1);
         let signed = batch
             .decisions
             .get(index)
@@ -553,8 +569,7 @@ impl Auditor {
                         known.insert(epoch, self.registry(epoch).await?);
                     }
                 }
-                let sealed = seal(&batch)?;
-                let (data, outcome) = self.misrouting_evidence(&batch, &sealed, index, &known)?;
+                let (data, outcome) = self.misrouting_evidence(batch, sealed, index, &known)?;
                 let MisroutingOutcome::Proven(_) = outcome else {
                     return Err(format!("the contract would refuse it: {outcome:?}"));
                 };
@@ -580,13 +595,9 @@ impl Auditor {
                         d.router, d.request.id
                     ));
                 }
-                let first = if *first_batch == finding.batch_id {
-                    batch.clone()
-                } else {
-                    self.chain.batch(*first_batch).await.map_err(|e| e.to_string())?
-                };
-                let a = seal(&first)?.inclusion(*first_index).map_err(|e| e.to_string())?;
-                let b = seal(&batch)?.inclusion(index).map_err(|e| e.to_string())?;
+                let b = sealed.inclusion(index).map_err(|e| e.to_string())?;
+                let first = self.sealed(*first_batch).await?;
+                let a = first.1.inclusion(*first_index).map_err(|e| e.to_string())?;
                 Ok(ChallengeTx {
                     batch_id: finding.batch_id,
                     index,

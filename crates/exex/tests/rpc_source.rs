@@ -183,6 +183,14 @@ fn assert_approval(block: &Block, tx: B256, spender: u64, amount: u64) {
     assert_eq!(log.data.as_ref(), B256::from(U256::from(amount)).as_slice());
 }
 
+/// A source following `anvil` from block 0 and a mirror synced to its current tip.
+async fn synced(anvil: &Anvil) -> (RpcSource, Mirror) {
+    let mut source = RpcSource::connect(&anvil.url(), options(StartFrom::Block(0))).await.unwrap();
+    let mut mirror = Mirror::default();
+    mirror.sync(&mut source, anvil).await;
+    (source, mirror)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn backfills_from_genesis_and_follows_over_http() {
     let anvil = anvil();
@@ -259,9 +267,7 @@ async fn follows_over_websocket_notifications() {
 async fn a_reorg_is_one_reorged_event_with_the_remined_logs() {
     let anvil = anvil();
     mine(&anvil, 8);
-    let mut source = RpcSource::connect(&anvil.url(), options(StartFrom::Block(0))).await.unwrap();
-    let mut mirror = Mirror::default();
-    mirror.sync(&mut source, &anvil).await;
+    let (mut source, mut mirror) = synced(&anvil).await;
 
     for depth in 1..=5u64 {
         // The newest block carries a log that the reorg drops.
@@ -303,9 +309,7 @@ async fn a_reorg_is_one_reorged_event_with_the_remined_logs() {
 async fn rollbacks_leave_the_source_on_the_canonical_chain() {
     let anvil = anvil();
     mine(&anvil, 10);
-    let mut source = RpcSource::connect(&anvil.url(), options(StartFrom::Block(0))).await.unwrap();
-    let mut mirror = Mirror::default();
-    mirror.sync(&mut source, &anvil).await;
+    let (mut source, mut mirror) = synced(&anvil).await;
 
     // A rollback alone: the blocks above the new tip are reverted.
     approve(&anvil, 1, 1);
@@ -342,9 +346,7 @@ async fn rollbacks_leave_the_source_on_the_canonical_chain() {
 async fn resumes_after_a_persisted_head() {
     let anvil = anvil();
     mine(&anvil, 5);
-    let mut source = RpcSource::connect(&anvil.url(), options(StartFrom::Block(0))).await.unwrap();
-    let mut mirror = Mirror::default();
-    mirror.sync(&mut source, &anvil).await;
+    let (source, mut mirror) = synced(&anvil).await;
     let head = mirror.tip().unwrap();
     drop(source);
 
@@ -378,9 +380,7 @@ async fn resuming_from_a_head_reorged_away_reverts_it() {
     let anvil = anvil();
     mine(&anvil, 6);
     approve(&anvil, 1, 1);
-    let mut source = RpcSource::connect(&anvil.url(), options(StartFrom::Block(0))).await.unwrap();
-    let mut mirror = Mirror::default();
-    mirror.sync(&mut source, &anvil).await;
+    let (source, mut mirror) = synced(&anvil).await;
     let head = mirror.tip().unwrap();
     drop(source);
 
